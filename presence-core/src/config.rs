@@ -1,0 +1,339 @@
+//! Typed configuration shared by both binaries.
+//!
+//! Layered as the design says: built-in defaults, then `config.toml` (or `--config
+//! PATH`), then `PRESENCE_<SECTION>__<KEY>` environment variables. Values are checked
+//! once at start; a bad one stops the process with a single line naming the key, the
+//! value and what is allowed, because an operator reading a systemd journal should
+//! not have to guess.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub redis: RedisConfig,
+    pub session: SessionConfig,
+    pub fanout: FanoutConfig,
+    pub gc: GcConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Name of this process in logs; empty means `<hostname>-<pid>`.
+    pub node: String,
+    pub websocket_only: bool,
+    pub ping_interval_secs: u64,
+    pub ping_timeout_secs: u64,
+    pub max_batch_ids: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            node: String::new(),
+            websocket_only: false,
+            ping_interval_secs: 10,
+            ping_timeout_secs: 10,
+            max_batch_ids: 100,
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    pub url: String,
+    pub key_prefix: String,
+    pub pool_size: usize,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            key_prefix: String::new(),
+            pool_size: 16,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub ttl_secs: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { ttl_secs: 20 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FanoutConfig {
+    pub max_interval_ms: u64,
+    pub small_room: usize,
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        Self {
+            max_interval_ms: 1000,
+            small_room: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcConfig {
+    pub sweep_interval_secs: u64,
+    pub batch_size: usize,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        Self {
+            sweep_interval_secs: 30,
+            batch_size: 500,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// A configuration that cannot be used. `Display` is the one line printed at start.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config: {path}: file not found", path = .0.display())]
+    MissingFile(PathBuf),
+    #[error("config: {key} = {value}: {allowed}")]
+    Invalid {
+        key: String,
+        value: String,
+        allowed: String,
+    },
+    #[error("config: {0}")]
+    Unreadable(String),
+}
+
+impl ConfigError {
+    fn invalid(key: &str, value: impl ToString, allowed: &str) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            value: value.to_string(),
+            allowed: allowed.to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` (or `./config.toml` if present) under the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        Self::from_figment(figment.merge(Env::prefixed("PRESENCE_").split("__")))
+    }
+
+    /// Extracts and validates; tests use this with figment's in-memory providers.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(describe_figment_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.redis.url;
+        if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::invalid(
+                "redis.url",
+                format!("{url:?}"),
+                "must start with redis:// or rediss://, or be empty for the in-memory store",
+            ));
+        }
+        let prefix = &self.redis.key_prefix;
+        if prefix.len() > 64
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:-.".contains(&b))
+        {
+            return Err(ConfigError::invalid(
+                "redis.key_prefix",
+                format!("{prefix:?}"),
+                "at most 64 characters of A-Z a-z 0-9 _ : - .",
+            ));
+        }
+        check_range("redis.pool_size", self.redis.pool_size as u64, 1, 1024)?;
+        check_range("session.ttl_secs", self.session.ttl_secs, 3, 86_400)?;
+        check_range("server.ping_interval_secs", self.server.ping_interval_secs, 1, 300)?;
+        check_range("server.ping_timeout_secs", self.server.ping_timeout_secs, 1, 300)?;
+        check_range("server.max_batch_ids", self.server.max_batch_ids as u64, 1, 1000)?;
+        check_range(
+            "server.shutdown_timeout_secs",
+            self.server.shutdown_timeout_secs,
+            1,
+            300,
+        )?;
+        check_range("fanout.max_interval_ms", self.fanout.max_interval_ms, 10, 60_000)?;
+        check_range("fanout.small_room", self.fanout.small_room as u64, 1, 1_000_000)?;
+        check_range("gc.sweep_interval_secs", self.gc.sweep_interval_secs, 1, 86_400)?;
+        check_range("gc.batch_size", self.gc.batch_size as u64, 10, 10_000)?;
+        if self.server.node.len() > 64 || self.server.node.chars().any(char::is_control) {
+            return Err(ConfigError::invalid(
+                "server.node",
+                format!("{:?}", self.server.node),
+                "at most 64 printable characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the embedded in-memory store is used instead of Redis.
+    pub fn uses_memory_store(&self) -> bool {
+        self.redis.url.is_empty()
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session.ttl_secs)
+    }
+
+    /// How often live sessions get their TTL pushed back: three chances before a
+    /// key expires, so one slow or failed refresh does not drop a live reader.
+    pub fn session_refresh_interval(&self) -> Duration {
+        self.session_ttl() / 3
+    }
+
+    /// The name of this process in logs: configured, or `<hostname>-<pid>`.
+    pub fn node_name(&self) -> String {
+        if !self.server.node.is_empty() {
+            return self.server.node.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "presence".to_owned());
+        format!("{host}-{}", std::process::id())
+    }
+}
+
+fn check_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            value,
+            &format!("must be from {min} to {max}"),
+        ))
+    }
+}
+
+/// Turns figment's multi-line error into our one line: key, value, what is allowed.
+fn describe_figment_error(error: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let key = error.path.join(".");
+    let origin = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    match &error.kind {
+        Kind::InvalidType(actual, expected) => ConfigError::Invalid {
+            key,
+            value: actual.to_string(),
+            allowed: format!("expected {expected}{origin}"),
+        },
+        Kind::InvalidValue(actual, expected) => ConfigError::Invalid {
+            key,
+            value: actual.to_string(),
+            allowed: format!("expected {expected}{origin}"),
+        },
+        Kind::UnknownVariant(value, allowed) => ConfigError::Invalid {
+            key,
+            value: format!("{value:?}"),
+            allowed: format!("expected one of {}{origin}", allowed.join(", ")),
+        },
+        Kind::UnknownField(field, allowed) => {
+            let full_key = if key.is_empty() {
+                field.clone()
+            } else {
+                format!("{key}.{field}")
+            };
+            ConfigError::Invalid {
+                key: full_key,
+                value: "(unknown setting)".to_owned(),
+                allowed: format!("known settings here: {}{origin}", allowed.join(", ")),
+            }
+        }
+        _ => ConfigError::Unreadable(error.to_string().replace('\n', " ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn load_toml(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_memory() {
+        let config = load_toml("").unwrap();
+        assert!(config.uses_memory_store());
+        assert_eq!(config.session.ttl_secs, 20);
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_allowed() {
+        let error = load_toml("[session]\nttl_secs = 0").unwrap_err().to_string();
+        assert_eq!(error, "config: session.ttl_secs = 0: must be from 3 to 86400");
+
+        let error = load_toml("[session]\nttl_secs = \"soon\"").unwrap_err().to_string();
+        assert!(error.starts_with("config: session.ttl_secs = string \"soon\": expected u64"), "{error}");
+
+        let error = load_toml("[redis]\nurl = \"http://x\"").unwrap_err().to_string();
+        assert!(error.contains("redis.url") && error.contains("redis://"), "{error}");
+
+        let error = load_toml("[log]\nformat = \"xml\"").unwrap_err().to_string();
+        assert!(error.contains("log.format") && error.contains("text, json"), "{error}");
+
+        let error = load_toml("[server]\nlistn = \"x\"").unwrap_err().to_string();
+        assert!(error.contains("server.listn") && error.contains("listen"), "{error}");
+    }
+}

@@ -1,0 +1,35 @@
+//! The core both presence binaries share: configuration, ids, the Redis key schema,
+//! the Lua scripts, the stores and the reaper.
+
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod reaper;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::{IdError, StoreError};
+pub use ids::{PostId, SessionId};
+pub use keys::Keys;
+pub use store::{Change, MemoryStore, PostStats, RedisStore, Store, Viewing};
+
+use std::sync::Arc;
+
+/// Opens the store the config asks for: Redis when `redis.url` is set, the
+/// in-memory store otherwise.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    if config.uses_memory_store() {
+        Ok(Arc::new(MemoryStore::new(config.session_ttl())))
+    } else {
+        Ok(Arc::new(RedisStore::connect(
+            &config.redis,
+            Keys::new(config.redis.key_prefix.clone()),
+            config.session_ttl(),
+        )?))
+    }
+}

@@ -1,0 +1,183 @@
+//! The reaper: removes sessions that died without saying goodbye.
+//!
+//! Two ways in, one script (`leave.lua` in reap mode) for both:
+//! - [`Reaper::reap_expired`] for a keyspace `expired` event, which is fast but
+//!   fire-and-forget: events sent while gc was away are simply lost;
+//! - [`Reaper::sweep`], which walks every reader set and the `viewers` hash and
+//!   removes entries whose session key is gone. It makes gc exact, whatever events
+//!   were lost, and repairs any drift between the hash and the sets.
+//!
+//! The sweep uses SCAN/SSCAN/HSCAN and pipelined EXISTS in batches: never KEYS or
+//! SMEMBERS, which would block Redis on a large site.
+
+use std::time::{Duration, Instant};
+
+use crate::error::StoreError;
+use crate::ids::{PostId, SessionId};
+use crate::store::{ReapOutcome, RedisStore};
+
+#[derive(Clone)]
+pub struct Reaper {
+    store: RedisStore,
+    batch_size: usize,
+}
+
+/// What one sweep did, for logs and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Set members and hash entries looked at.
+    pub checked: u64,
+    /// Stale entries removed.
+    pub removed: u64,
+    pub duration: Duration,
+}
+
+impl Reaper {
+    pub fn new(store: RedisStore, batch_size: usize) -> Self {
+        Self {
+            store,
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    pub fn store(&self) -> &RedisStore {
+        &self.store
+    }
+
+    /// Reaps the session of an expired key. `Reaped` only if it was still recorded
+    /// and its key has not come back.
+    pub async fn reap_expired(&self, session: &SessionId) -> Result<ReapOutcome, StoreError> {
+        self.store.reap_expired(session).await
+    }
+
+    /// One full reconciling pass over the reader sets and the hash.
+    pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
+        let started = Instant::now();
+        let mut report = SweepReport::default();
+        self.sweep_reader_sets(&mut report).await?;
+        self.sweep_sessions_hash(&mut report).await?;
+        report.duration = started.elapsed();
+        Ok(report)
+    }
+
+    async fn sweep_reader_sets(&self, report: &mut SweepReport) -> Result<(), StoreError> {
+        let keys = self.store.keys();
+        let pattern = keys.readers_pattern();
+        let mut cursor: u64 = 0;
+        loop {
+            let mut conn = self.store.connection().await?;
+            let (next, set_keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(self.batch_size)
+                .arg("TYPE")
+                .arg("set")
+                .query_async(&mut conn)
+                .await?;
+            drop(conn);
+            for set_key in set_keys {
+                if let Some(post) = keys.post_of_readers_key(&set_key) {
+                    self.sweep_reader_set(&set_key, &post, report).await?;
+                }
+            }
+            cursor = next;
+            if cursor == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn sweep_reader_set(
+        &self,
+        set_key: &str,
+        post: &PostId,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let mut cursor: u64 = 0;
+        loop {
+            let mut conn = self.store.connection().await?;
+            let (next, members): (u64, Vec<String>) = redis::cmd("SSCAN")
+                .arg(set_key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(self.batch_size)
+                .query_async(&mut conn)
+                .await?;
+            drop(conn);
+            let entries = members
+                .iter()
+                .filter_map(|member| SessionId::parse(member).ok())
+                .map(|session| (session, post.clone()))
+                .collect();
+            self.reap_dead(entries, report).await?;
+            cursor = next;
+            if cursor == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn sweep_sessions_hash(&self, report: &mut SweepReport) -> Result<(), StoreError> {
+        let hash = self.store.keys().sessions_hash();
+        let mut cursor: u64 = 0;
+        loop {
+            let mut conn = self.store.connection().await?;
+            let (next, fields): (u64, Vec<String>) = redis::cmd("HSCAN")
+                .arg(&hash)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(self.batch_size)
+                .query_async(&mut conn)
+                .await?;
+            drop(conn);
+            let entries = fields
+                .chunks_exact(2)
+                .filter_map(|pair| {
+                    Some((SessionId::parse(&pair[0]).ok()?, PostId::parse(&pair[1]).ok()?))
+                })
+                .collect();
+            self.reap_dead(entries, report).await?;
+            cursor = next;
+            if cursor == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Checks which sessions' keys are gone (one pipeline of EXISTS) and reaps those
+    /// (one pipeline of scripts, which check again atomically).
+    async fn reap_dead(
+        &self,
+        entries: Vec<(SessionId, PostId)>,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        report.checked += entries.len() as u64;
+        let keys = self.store.keys();
+        let mut pipe = redis::pipe();
+        for (session, _) in &entries {
+            pipe.cmd("EXISTS").arg(keys.session(session));
+        }
+        let mut conn = self.store.connection().await?;
+        let alive: Vec<bool> = pipe.query_async(&mut conn).await?;
+        drop(conn);
+        let dead: Vec<(SessionId, PostId)> = entries
+            .into_iter()
+            .zip(alive)
+            .filter_map(|(entry, alive)| (!alive).then_some(entry))
+            .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let outcomes = self.store.reap_many(&dead).await?;
+        report.removed += outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, ReapOutcome::Reaped { .. }))
+            .count() as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! [`MemoryStore`]: the embedded default. The same semantics as Redis inside one
+//! process: moves are atomic (one lock), sessions expire after their TTL unless kept
+//! alive, and changes are announced on the same kind of channel.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use super::{CHANGE_BUFFER, Change, PostStats, Store, Viewing};
+use crate::error::StoreError;
+use crate::ids::{PostId, SessionId};
+
+/// How often expired sessions are looked for. Redis expires keys within about the
+/// same time when it is not busy.
+const EXPIRY_TICK: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct MemoryStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// A std mutex: every critical section is a few map operations and never
+    /// awaits, which is what tokio recommends a std mutex for.
+    state: Mutex<State>,
+    ttl: Duration,
+    changes: broadcast::Sender<Change>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The `viewers` hash and the `session:<id>` keys in one: post and expiry.
+    sessions: HashMap<SessionId, (PostId, Instant)>,
+    /// The `viewers:<post>` sets.
+    readers: HashMap<PostId, HashSet<SessionId>>,
+    /// The `views:<post>` counters.
+    views: HashMap<PostId, u64>,
+}
+
+impl State {
+    /// Takes `session` off `post`'s readers; the set disappears when empty, as a
+    /// Redis set does.
+    fn remove_reader(&mut self, post: &PostId, session: &SessionId) -> u64 {
+        let Some(set) = self.readers.get_mut(post) else {
+            return 0;
+        };
+        set.remove(session);
+        let left = set.len() as u64;
+        if left == 0 {
+            self.readers.remove(post);
+        }
+        left
+    }
+
+    fn reader_count(&self, post: &PostId) -> u64 {
+        self.readers.get(post).map_or(0, |set| set.len() as u64)
+    }
+}
+
+impl MemoryStore {
+    /// Must be called inside a tokio runtime: it starts the expiry task, which ends
+    /// when the last clone of the store is dropped.
+    pub fn new(session_ttl: Duration) -> Self {
+        let (changes, _) = broadcast::channel(CHANGE_BUFFER);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            ttl: session_ttl,
+            changes,
+        });
+        tokio::spawn(expire_sessions(Arc::downgrade(&shared)));
+        Self { shared }
+    }
+
+    fn announce(&self, post: &PostId) {
+        // No receivers is fine: nobody is listening yet.
+        let _ = self.shared.changes.send(Change::Post(post.clone()));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared)
+    }
+}
+
+/// A poisoned lock means a panic while holding it; the maps are still consistent
+/// (no method panics half-way), so carry on rather than take the server down.
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn expire_sessions(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(EXPIRY_TICK);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut changed = HashSet::new();
+        {
+            let mut state = lock(&shared);
+            let expired: Vec<(SessionId, PostId)> = state
+                .sessions
+                .iter()
+                .filter(|(_, (_, expires))| *expires <= now)
+                .map(|(session, (post, _))| (session.clone(), post.clone()))
+                .collect();
+            for (session, post) in expired {
+                state.sessions.remove(&session);
+                state.remove_reader(&post, &session);
+                changed.insert(post);
+            }
+        }
+        for post in changed {
+            let _ = shared.changes.send(Change::Post(post));
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn view(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+        _previous: Option<&PostId>,
+        count_view: bool,
+    ) -> Result<Viewing, StoreError> {
+        let expires = Instant::now() + self.shared.ttl;
+        let (viewing, joined) = {
+            let mut state = self.lock();
+            let old = state
+                .sessions
+                .insert(session.clone(), (post.clone(), expires))
+                .map(|(old, _)| old);
+            let left = match old {
+                Some(old) if old != *post => {
+                    let readers_left = state.remove_reader(&old, session);
+                    Some((old, readers_left))
+                }
+                _ => None,
+            };
+            let joined = state
+                .readers
+                .entry(post.clone())
+                .or_default()
+                .insert(session.clone());
+            let views = state.views.entry(post.clone()).or_default();
+            if joined && count_view {
+                *views += 1;
+            }
+            let views = *views;
+            let viewing = Viewing {
+                viewers: state.reader_count(post),
+                views,
+                left,
+            };
+            (viewing, joined)
+        };
+        if let Some((old, _)) = &viewing.left {
+            self.announce(old);
+        }
+        if joined {
+            self.announce(post);
+        }
+        Ok(viewing)
+    }
+
+    async fn leave(
+        &self,
+        session: &SessionId,
+        _post: &PostId,
+    ) -> Result<Option<u64>, StoreError> {
+        let left = {
+            let mut state = self.lock();
+            state.sessions.remove(session).map(|(post, _)| {
+                let readers_left = state.remove_reader(&post, session);
+                (post, readers_left)
+            })
+        };
+        Ok(left.map(|(post, readers_left)| {
+            self.announce(&post);
+            readers_left
+        }))
+    }
+
+    async fn keep_alive(
+        &self,
+        sessions: &[(SessionId, PostId)],
+    ) -> Result<Vec<usize>, StoreError> {
+        let expires = Instant::now() + self.shared.ttl;
+        let mut state = self.lock();
+        let mut lost = Vec::new();
+        for (i, (session, _)) in sessions.iter().enumerate() {
+            match state.sessions.get_mut(session) {
+                Some((_, expiry)) => *expiry = expires,
+                None => lost.push(i),
+            }
+        }
+        Ok(lost)
+    }
+
+    async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError> {
+        let state = self.lock();
+        Ok(posts.iter().map(|post| state.reader_count(post)).collect())
+    }
+
+    async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError> {
+        let state = self.lock();
+        Ok(posts
+            .iter()
+            .map(|post| PostStats {
+                viewers: state.reader_count(post),
+                views: state.views.get(post).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.shared.changes.subscribe()
+    }
+}

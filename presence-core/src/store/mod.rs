@@ -1,0 +1,90 @@
+//! Where readers are recorded: the [`Store`] trait and its two implementations.
+//!
+//! [`RedisStore`] is the real one: shared by every process, each mutation one atomic
+//! Lua script. [`MemoryStore`] has the same semantics (TTLs included) inside one
+//! process, so `cargo run` works on a bare machine. One conformance suite in
+//! `tests/` runs against both.
+
+mod memory;
+mod redis;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::error::StoreError;
+use crate::ids::{PostId, SessionId};
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{RedisStore, ReapOutcome};
+
+/// How many change announcements a slow listener may fall behind before it is told
+/// to resynchronise instead. Bounded so a flood cannot grow memory.
+pub const CHANGE_BUFFER: usize = 4096;
+
+/// A session's reading as recorded by [`Store::view`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewing {
+    /// Readers of the post now, this session included.
+    pub viewers: u64,
+    /// All-time views of the post.
+    pub views: u64,
+    /// The post the session moved away from, with the readers left there.
+    pub left: Option<(PostId, u64)>,
+}
+
+/// A post's figures for the HTTP API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostStats {
+    pub viewers: u64,
+    pub views: u64,
+}
+
+/// An announcement on the changes channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The readers of this post changed.
+    Post(PostId),
+    /// Announcements may have been lost (a reconnect, or the listener fell behind):
+    /// every post's count must be read again.
+    Resync,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Records that `session` reads `post`, moving it off `previous` (the post the
+    /// caller believes it read) and keeping it alive for one TTL. `count_view` adds
+    /// one to the post's all-time views if this starts a reading.
+    async fn view(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+        previous: Option<&PostId>,
+        count_view: bool,
+    ) -> Result<Viewing, StoreError>;
+
+    /// Removes `session` at once (its socket closed). Returns the readers left on
+    /// the post it read, or `None` if it was not recorded.
+    async fn leave(&self, session: &SessionId, post: &PostId)
+    -> Result<Option<u64>, StoreError>;
+
+    /// Pushes back the expiry of live sessions, all in one round trip. Returns the
+    /// indices of sessions the store had lost (expired, or a Redis that restarted
+    /// empty) so the caller can record them again.
+    async fn keep_alive(
+        &self,
+        sessions: &[(SessionId, PostId)],
+    ) -> Result<Vec<usize>, StoreError>;
+
+    /// Live readers of each post, in order, in one round trip.
+    async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError>;
+
+    /// Live readers and all-time views of each post, in order, in one round trip.
+    async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError>;
+
+    /// Succeeds when the store answers; `/readyz` reports the error otherwise.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Announcements of changed posts, from this and every other process.
+    /// A lagging receiver gets `RecvError::Lagged`, which means [`Change::Resync`].
+    fn changes(&self) -> broadcast::Receiver<Change>;
+}

@@ -1,0 +1,429 @@
+//! [`RedisStore`]: the shared store. Every mutation is one EVALSHA of a script in
+//! `scripts/`, so it is atomic and one round trip; counts for many posts are one
+//! pipeline.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use futures_util::StreamExt;
+use redis::{ErrorKind, Pipeline, RedisError, Script, ServerErrorKind};
+use tokio::sync::broadcast;
+
+use super::{CHANGE_BUFFER, Change, PostStats, Store, Viewing};
+use crate::config::RedisConfig;
+use crate::error::StoreError;
+use crate::ids::{PostId, SessionId};
+use crate::keys::Keys;
+
+/// How long a request waits for a pooled connection, or for a new one to Redis.
+/// Short, so a dead Redis turns into a quick error instead of stuck sockets.
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Cheap to clone: every clone shares the pool and the changes listener.
+#[derive(Clone)]
+pub struct RedisStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool: Pool,
+    client: redis::Client,
+    keys: Keys,
+    ttl_secs: u64,
+    view: Script,
+    leave: Script,
+    /// Started on the first [`Store::changes`] call; gc never needs it.
+    changes: OnceLock<broadcast::Sender<Change>>,
+}
+
+/// What a reap did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReapOutcome {
+    /// The session was removed; the post has this many readers left.
+    Reaped { post: PostId, viewers: u64 },
+    /// The session key exists again: the session is alive and was left alone.
+    Alive,
+    /// Nothing was recorded for the session.
+    Absent,
+}
+
+/// The reply of `leave.lua`: status, readers left, removed from set, other post.
+type LeaveReply = (String, u64, u64, String);
+/// The reply of `view.lua`: status, readers, views, moved from, readers left there.
+type ViewReply = (String, u64, u64, String, u64);
+
+impl RedisStore {
+    /// Builds the pool. Connections are made on first use, so this succeeds while
+    /// Redis is down; `/readyz` tells the truth from then on.
+    pub fn connect(
+        config: &RedisConfig,
+        keys: Keys,
+        session_ttl: Duration,
+    ) -> Result<Self, StoreError> {
+        let client = redis::Client::open(config.url.as_str())?;
+        let mut pool_config = deadpool_redis::Config::from_url(config.url.as_str());
+        pool_config.pool = Some(PoolConfig {
+            max_size: config.pool_size,
+            timeouts: Timeouts {
+                wait: Some(POOL_TIMEOUT),
+                create: Some(POOL_TIMEOUT),
+                recycle: Some(POOL_TIMEOUT),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = pool_config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| StoreError::Protocol(format!("cannot build the pool: {e}")))?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                pool,
+                client,
+                keys,
+                ttl_secs: session_ttl.as_secs().max(1),
+                view: Script::new(include_str!("scripts/view.lua")),
+                leave: Script::new(include_str!("scripts/leave.lua")),
+                changes: OnceLock::new(),
+            }),
+        })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.shared.keys
+    }
+
+    /// The database number in the URL, which keyspace notification channels name.
+    pub fn database(&self) -> i64 {
+        self.shared
+            .client
+            .get_connection_info()
+            .redis_settings()
+            .db()
+    }
+
+    /// The client, for connections that cannot be pooled (pub/sub, CONFIG).
+    pub fn client(&self) -> &redis::Client {
+        &self.shared.client
+    }
+
+    pub(crate) async fn connection(&self) -> Result<deadpool_redis::Connection, StoreError> {
+        Ok(self.shared.pool.get().await?)
+    }
+
+    /// Removes a session whose key expired, wherever the hash says it was. A session
+    /// that is alive again is left alone (the script checks, atomically).
+    pub async fn reap_expired(&self, session: &SessionId) -> Result<ReapOutcome, StoreError> {
+        let mut conn = self.connection().await?;
+        let post: Option<String> = redis::cmd("HGET")
+            .arg(self.shared.keys.sessions_hash())
+            .arg(session.as_str())
+            .query_async(&mut conn)
+            .await?;
+        let Some(post) = post.and_then(|p| PostId::parse(&p).ok()) else {
+            return Ok(ReapOutcome::Absent);
+        };
+        drop(conn);
+        let outcomes = self.reap_many(&[(session.clone(), post)]).await?;
+        Ok(outcomes.into_iter().next().unwrap_or(ReapOutcome::Absent))
+    }
+
+    /// Reaps many (session, post) pairs in pipelined round trips; a pair whose post
+    /// was wrong is retried with the post the hash names.
+    pub async fn reap_many(
+        &self,
+        entries: &[(SessionId, PostId)],
+    ) -> Result<Vec<ReapOutcome>, StoreError> {
+        let mut outcomes = vec![ReapOutcome::Absent; entries.len()];
+        let mut pending: Vec<(usize, PostId)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, post))| (i, post.clone()))
+            .collect();
+        // A session can only be in one post, so a second round always settles it;
+        // the third is a guard against a concurrent move.
+        for _ in 0..3 {
+            if pending.is_empty() {
+                break;
+            }
+            let mut pipe = redis::pipe();
+            for (i, post) in &pending {
+                self.add_leave(&mut pipe, &entries[*i].0, post, "reap");
+            }
+            let replies: Vec<LeaveReply> = self.query_scripts(&pipe).await?;
+            let mut retry = Vec::new();
+            for ((i, post), (status, viewers, removed, other)) in pending.into_iter().zip(replies)
+            {
+                outcomes[i] = match status.as_str() {
+                    "alive" => ReapOutcome::Alive,
+                    "ok" => ReapOutcome::Reaped { post, viewers },
+                    _ => {
+                        if let Ok(other) = PostId::parse(&other) {
+                            retry.push((i, other));
+                        }
+                        if removed == 1 {
+                            ReapOutcome::Reaped { post, viewers }
+                        } else {
+                            ReapOutcome::Absent
+                        }
+                    }
+                };
+            }
+            pending = retry;
+        }
+        Ok(outcomes)
+    }
+
+    fn add_leave(&self, pipe: &mut Pipeline, session: &SessionId, post: &PostId, mode: &str) {
+        let keys = &self.shared.keys;
+        pipe.cmd("EVALSHA")
+            .arg(self.shared.leave.get_hash())
+            .arg(3)
+            .arg(keys.sessions_hash())
+            .arg(keys.readers(post))
+            .arg(keys.session(session))
+            .arg(session.as_str())
+            .arg(post.as_str())
+            .arg(keys.changes_channel())
+            .arg(mode);
+    }
+
+    /// Runs a pipeline of EVALSHAs, loading the scripts first if Redis lost them
+    /// (a restart, or SCRIPT FLUSH).
+    async fn query_scripts<T: redis::FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        match pipe.query_async(&mut conn).await {
+            Err(e) if is_noscript(&e) => {
+                self.shared.leave.prepare_invoke().load_async(&mut conn).await?;
+                self.shared.view.prepare_invoke().load_async(&mut conn).await?;
+                Ok(pipe.query_async(&mut conn).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn run_view(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+        believed: Option<&PostId>,
+        count_view: bool,
+    ) -> Result<ViewReply, StoreError> {
+        let keys = &self.shared.keys;
+        let mut conn = self.connection().await?;
+        let reply = self
+            .shared
+            .view
+            .key(keys.sessions_hash())
+            .key(keys.readers(post))
+            .key(keys.session(session))
+            .key(keys.views(post))
+            .key(keys.readers(believed.unwrap_or(post)))
+            .arg(session.as_str())
+            .arg(post.as_str())
+            .arg(believed.map_or("", PostId::as_str))
+            .arg(self.shared.ttl_secs)
+            .arg(if count_view { "1" } else { "0" })
+            .arg(keys.changes_channel())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(reply)
+    }
+
+    async fn run_leave(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+    ) -> Result<LeaveReply, StoreError> {
+        let mut pipe = redis::pipe();
+        self.add_leave(&mut pipe, session, post, "leave");
+        let mut replies: Vec<LeaveReply> = self.query_scripts(&pipe).await?;
+        replies
+            .pop()
+            .ok_or_else(|| StoreError::Protocol("leave script returned nothing".into()))
+    }
+
+    /// Listens on the changes channel for as long as anyone holds a receiver,
+    /// reconnecting after a lost connection. Every (re)connect is announced as
+    /// [`Change::Resync`]: what was published while we were away is lost.
+    async fn listen_for_changes(self, sender: broadcast::Sender<Change>) {
+        let channel = self.shared.keys.changes_channel();
+        let mut backoff = Duration::from_millis(100);
+        let mut logged_down = false;
+        loop {
+            match self.shared.client.get_async_pubsub().await {
+                Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                    Ok(()) => {
+                        if logged_down {
+                            tracing::info!(%channel, "changes channel subscribed again");
+                        }
+                        logged_down = false;
+                        backoff = Duration::from_millis(100);
+                        let _ = sender.send(Change::Resync);
+                        let mut messages = pubsub.into_on_message();
+                        while let Some(message) = messages.next().await {
+                            let Ok(payload) = message.get_payload::<String>() else {
+                                continue;
+                            };
+                            if let Ok(post) = PostId::parse(&payload) {
+                                if sender.send(Change::Post(post)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        if !logged_down {
+                            tracing::warn!(%error, "cannot subscribe to the changes channel");
+                        }
+                        logged_down = true;
+                    }
+                },
+                Err(error) => {
+                    if !logged_down {
+                        tracing::warn!(%error, "changes channel lost; retrying");
+                    }
+                    logged_down = true;
+                }
+            }
+            if sender.receiver_count() == 0 {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+fn is_noscript(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn view(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+        previous: Option<&PostId>,
+        count_view: bool,
+    ) -> Result<Viewing, StoreError> {
+        let mut believed = previous.cloned();
+        // The first try settles it unless our belief was wrong (Redis lost data, or
+        // a bug); the second uses what Redis says.
+        for _ in 0..3 {
+            let (status, viewers, views, moved_from, readers_left) = self
+                .run_view(session, post, believed.as_ref(), count_view)
+                .await?;
+            if status == "ok" {
+                let left = PostId::parse(&moved_from)
+                    .ok()
+                    .map(|from| (from, readers_left));
+                return Ok(Viewing {
+                    viewers,
+                    views,
+                    left,
+                });
+            }
+            believed = PostId::parse(&moved_from).ok();
+        }
+        Err(StoreError::Protocol(format!(
+            "session {session} kept moving while recording a view"
+        )))
+    }
+
+    async fn leave(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut believed = post.clone();
+        let mut removed_any = false;
+        for _ in 0..3 {
+            let (status, viewers, removed, other) = self.run_leave(session, &believed).await?;
+            removed_any |= removed == 1;
+            if status == "ok" {
+                return Ok(removed_any.then_some(viewers));
+            }
+            match PostId::parse(&other) {
+                Ok(other) => believed = other,
+                Err(_) => break,
+            }
+        }
+        Ok(None)
+    }
+
+    async fn keep_alive(
+        &self,
+        sessions: &[(SessionId, PostId)],
+    ) -> Result<Vec<usize>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (session, _) in sessions {
+            pipe.cmd("EXPIRE")
+                .arg(self.shared.keys.session(session))
+                .arg(self.shared.ttl_secs);
+        }
+        let mut conn = self.connection().await?;
+        let refreshed: Vec<bool> = pipe.query_async(&mut conn).await?;
+        Ok(refreshed
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, alive)| (!alive).then_some(i))
+            .collect())
+    }
+
+    async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for post in posts {
+            pipe.cmd("SCARD").arg(self.shared.keys.readers(post));
+        }
+        let mut conn = self.connection().await?;
+        Ok(pipe.query_async(&mut conn).await?)
+    }
+
+    async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for post in posts {
+            pipe.cmd("SCARD").arg(self.shared.keys.readers(post));
+            pipe.cmd("GET").arg(self.shared.keys.views(post));
+        }
+        let mut conn = self.connection().await?;
+        let replies: Vec<(u64, Option<u64>)> = pipe.query_async(&mut conn).await?;
+        Ok(replies
+            .into_iter()
+            .map(|(viewers, views)| PostStats {
+                viewers,
+                views: views.unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.connection().await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.shared
+            .changes
+            .get_or_init(|| {
+                let (sender, _) = broadcast::channel(CHANGE_BUFFER);
+                tokio::spawn(self.clone().listen_for_changes(sender.clone()));
+                sender
+            })
+            .subscribe()
+    }
+}

@@ -1,0 +1,135 @@
+// Chromium tests of the embed (embed/presence.js on embed/demo.html).
+//
+//   PRESENCE_URL=http://127.0.0.1:PORT node --test tests/js/browser/embed.test.mjs
+//   node tests/js/browser/embed.test.mjs          (no PRESENCE_URL: starts the stub server)
+//
+// The server at PRESENCE_URL must serve the demo page at / (with ?post=ID) and the embed at
+// /presence.js, and speak the presence protocol on /socket.io/. Counts are compared on the
+// data-presence-count attribute the embed sets, never on wording.
+// Writes tests/artifacts/demo.png. CHROMIUM_PATH overrides /usr/bin/chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { launch, serverUrl, uniquePost, watchConsole, waitCount, shownCount, VIEWERS } from './lib.mjs';
+
+const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url));
+let server, browser;
+const consoles = [];
+
+before(async () => {
+  server = await serverUrl();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh page (own context: no shared state) on the demo page of `post`. */
+async function open(post, name = `post ${post}`, path = `/?post=${post}`) {
+  const ctx = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  const page = await ctx.newPage();
+  consoles.push(watchConsole(page, name));
+  await page.goto(server.url + path);
+  return page;
+}
+const closePage = (page) => page.context().close();
+
+test('two readers of one post see 2; when one leaves the other sees 1 within 2 s', async () => {
+  const post = uniquePost();
+  const a = await open(post, 'a');
+  await waitCount(a, 1);
+  const b = await open(post, 'b');
+  await Promise.all([waitCount(a, 2), waitCount(b, 2)]);
+  const el = await a.$(VIEWERS);
+  assert.equal(await el.getAttribute('aria-live'), 'polite');
+  assert.match(await el.textContent(), /2/);
+  await closePage(b);
+  const t0 = Date.now();
+  await waitCount(a, 1, 2000);
+  console.log(`# count went 2 -> 1 in ${Date.now() - t0} ms`);
+  await closePage(a);
+});
+
+test('readers of different posts do not see each other', async () => {
+  const x = uniquePost();
+  const y = uniquePost();
+  const x1 = await open(x, 'x1');
+  const x2 = await open(x, 'x2');
+  const y1 = await open(y, 'y1');
+  await Promise.all([waitCount(x1, 2), waitCount(x2, 2), waitCount(y1, 1)]);
+  await new Promise((r) => setTimeout(r, 1000)); // give any wrong push time to arrive
+  assert.equal(await shownCount(y1), '1');
+  assert.equal(await shownCount(x1), '2');
+  await closePage(y1);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await shownCount(x1), '2');
+  await Promise.all([closePage(x1), closePage(x2)]);
+});
+
+test('a plain static script tag with text attributes works (and ?ver= on the src)', async () => {
+  const post = uniquePost();
+  const path = `/static-tag-${post}.html`;
+  const html = `<!doctype html><meta charset="utf-8"><title>static</title>
+    <p><span id="v" data-presence-viewers>&nbsp;</span> | <b id="w" data-presence-views data-presence-template="{n} reads"></b></p>
+    <script async src="/presence.js?ver=6.4" data-post-id="${post}"
+      data-presence-template="{n} others here" data-presence-one="one other here"></script>`;
+  const ctx = await browser.newContext();
+  // Same origin as the server, so the page loads the script exactly like a published post.
+  await ctx.route(server.url + path, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  const pages = [];
+  for (const n of [1, 2, 3]) {
+    const p = await ctx.newPage();
+    consoles.push(watchConsole(p, `static ${n}`));
+    await p.goto(server.url + path);
+    pages.push(p);
+  }
+  await waitCount(pages[0], 3);
+  const [a] = pages;
+  assert.equal(await a.$eval('#v', (el) => el.textContent), '2 others here');
+  assert.equal(await a.$eval('#v', (el) => el.getAttribute('aria-live')), 'polite');
+  assert.match(await a.$eval('#w', (el) => el.textContent), /^\d[\d,.]* reads$/);
+  await pages[2].close();
+  await waitCount(a, 2);
+  assert.equal(await a.$eval('#v', (el) => el.textContent), 'one other here');
+  await pages[1].close();
+  await waitCount(a, 1);
+  // Only the reader: hidden, but the element keeps its line (a non-breaking space).
+  assert.equal(await a.$eval('#v', (el) => el.textContent), '\u00a0');
+  assert.deepEqual(await a.evaluate(() => Object.keys(window.presence).sort()),
+    ['connected', 'post', 'viewers', 'views']);
+  assert.equal(await a.evaluate(() => document.cookie + JSON.stringify([localStorage.length, sessionStorage.length])), '[0,0]');
+  await ctx.close();
+});
+
+test('screenshot of the demo page with two readers', async () => {
+  const post = uniquePost();
+  const a = await open(post, 'shot a');
+  const b = await open(post, 'shot b');
+  await Promise.all([waitCount(a, 2), waitCount(b, 2)]);
+  await a.waitForSelector('[data-presence-views][data-presence-count]', { state: 'attached' });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = `${ARTIFACTS}demo.png`;
+  await a.screenshot({ path: file });
+  console.log(`# screenshot: ${file}`);
+  await Promise.all([closePage(a), closePage(b)]);
+});
+
+test('size of /presence.js as served', async () => {
+  const res = await fetch(`${server.url}/presence.js`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /javascript/);
+  const body = Buffer.from(await res.arrayBuffer());
+  const gz = gzipSync(body, { level: 9 }).length;
+  console.log(`# presence.js: ${body.length} bytes raw, ${gz} bytes gzip -9`);
+  assert.ok(gz <= 2048, `presence.js is ${gz} bytes gzipped, budget 2048`);
+});
+
+test('no console errors from the pages', () => {
+  const js = consoles.flatMap((c) => c.js);
+  const network = consoles.flatMap((c) => c.network);
+  if (network.length) console.log(`# browser network errors (not from page JS): ${network.join(' | ')}`);
+  assert.deepEqual(js, []);
+});
