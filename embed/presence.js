@@ -1,21 +1,19 @@
-/*! presence.js: live "N others reading" counter. Engine.IO v4 / Socket.IO v5
-    over websocket only, no dependencies, no cookies, no storage. See README.md. */
+/*! presence.js: live "N others reading". Socket.IO v5 over websocket only; no cookies, no storage. */
 (function (w, d) {
   var s = d.currentScript || d.querySelector('script[src*="presence.js"][data-post-id]');
   var post = s && s.getAttribute('data-post-id');
   if (!post || w.presence) return;
-  // Same place as this script: https://host/x/presence.js?ver=1 -> wss://host/x/socket.io/
+  // https://host/x/presence.js?ver=1 -> wss://host/x/socket.io/
   var url = s.src.replace(/^http/, 'ws').replace(/presence\.js([?#].*)?$/, '') +
     'socket.io/?EIO=4&transport=websocket';
   var idle = +s.getAttribute('data-presence-idle') || 0;
   var P = w.presence = { post: post, viewers: 0, views: 0, connected: false };
   var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT;
 
-  // Attribute on the element, else on the script tag (views-… for views), else default.
-  function opt(el, v, name, def) {
-    var a = 'data-presence-', x = el.getAttribute(a + name);
-    if (x == null) x = s.getAttribute(a + (v ? 'views-' : '') + name);
-    return x == null ? def : x;
+  // Text attribute on the element, else on the script tag (views-… for views).
+  function opt(el, v, name) {
+    var a = 'data-presence-';
+    return el.getAttribute(a + name) || s.getAttribute(a + (v ? 'views-' : '') + name);
   }
 
   function fill(kind, n) {
@@ -24,10 +22,10 @@
     if (!n) return;
     for (i = 0; i < els.length; i++) {
       el = els[i];
-      t = k < 1 ? opt(el, v, 'zero', '') :
-        k == 1 ? opt(el, v, 'one', v ? '1 view' : '1 other person reading') :
-        opt(el, v, 'template', v ? '{n} views' : '{n} other people reading');
-      // A non-breaking space keeps the line box, so hiding causes no layout shift.
+      // "one" falls back to "template", so a custom template alone is enough.
+      t = k < 1 ? opt(el, v, 'zero') || '' : k == 1 && opt(el, v, 'one') || opt(el, v, 'template') ||
+        (v ? k == 1 ? '1 view' : '{n} views' : k == 1 ? '1 other person reading' : '{n} other people reading');
+      // A no-break space keeps the line box: hiding causes no layout shift.
       el.textContent = t.replace(/\{n\}/g, k.toLocaleString())
         .replace(/\{total\}/g, n.toLocaleString()) || '\u00a0';
       el.setAttribute('data-presence-count', n);
@@ -45,7 +43,7 @@
     clearTimeout(retryT);
     if (off || ws) return;
     var me = ws = new WebSocket(url);
-    function alive() { // no server ping within pingInterval + pingTimeout: connection is dead
+    function alive() { // no ping in pingInterval + pingTimeout: dead
       clearTimeout(pingT);
       pingT = setTimeout(function () { drop(me); }, beat);
     }
@@ -75,7 +73,7 @@
 
   function close(me) {
     me.onmessage = me.onclose = null;
-    // close() while CONNECTING makes Chromium log an error; close once open instead.
+    // close() while CONNECTING logs a browser error; close once open instead.
     if (me.readyState) me.close(); else me.onopen = function () { me.close(); };
   }
 
@@ -98,7 +96,7 @@
     if (off) { off = 0; tries = 0; connect(); }
   }
 
-  // Optional "reading now" mode: stop counting once the tab has been hidden for `idle` s.
+  // "Reading now" mode: stop counting once the tab is hidden for `idle` s.
   function vis() {
     clearTimeout(idleT);
     if (!d.hidden) start();

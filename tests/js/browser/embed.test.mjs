@@ -104,6 +104,34 @@ test('a plain static script tag with text attributes works (and ?ver= on the src
   await ctx.close();
 });
 
+test('data-presence-idle: a tab hidden longer than that stops counting until visible', async () => {
+  const post = uniquePost();
+  const path = `/idle-${post}.html`;
+  const html = `<!doctype html><meta charset="utf-8"><title>idle</title><span data-presence-viewers></span>
+    <script async src="/presence.js" data-post-id="${post}" data-presence-idle="1"></script>`;
+  const ctx = await browser.newContext();
+  await ctx.route(server.url + path, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  const [a, b] = [await ctx.newPage(), await ctx.newPage()];
+  consoles.push(watchConsole(a, 'idle a'), watchConsole(b, 'idle b'));
+  await a.goto(server.url + path);
+  await b.goto(server.url + path);
+  await waitCount(a, 2);
+  // Headless tabs stay "visible"; simulate the tab being hidden and shown again.
+  const setHidden = (hidden) => b.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await shownCount(a), '2', 'still counted before the idle time is up');
+  await waitCount(a, 1, 3000);
+  assert.equal(await b.evaluate(() => window.presence.connected), false);
+  await setHidden(false);
+  await waitCount(a, 2, 5000);
+  await waitCount(b, 2, 5000);
+  await ctx.close();
+});
+
 test('screenshot of the demo page with two readers', async () => {
   const post = uniquePost();
   const a = await open(post, 'shot a');

@@ -1,0 +1,64 @@
+//! `GET /api/posts/{id}` and `GET /api/posts?ids=…`: the counts contract that
+//! dashboards rely on.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use presence_core::{PostId, PostStats};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState};
+
+#[derive(Serialize)]
+pub struct PostBody {
+    post_id: PostId,
+    viewers: u64,
+    views: u64,
+}
+
+impl PostBody {
+    fn new(post_id: PostId, stats: PostStats) -> Self {
+        Self {
+            post_id,
+            viewers: stats.viewers,
+            views: stats.views,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PostsBody {
+    posts: Vec<PostBody>,
+}
+
+#[derive(Deserialize)]
+pub struct PostsQuery {
+    ids: Option<String>,
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<PostBody>, ApiError> {
+    let post = PostId::parse(&raw)?;
+    let stats = state.store.post_stats(std::slice::from_ref(&post)).await?;
+    let stats = stats.into_iter().next().unwrap_or(PostStats { viewers: 0, views: 0 });
+    Ok(Json(PostBody::new(post, stats)))
+}
+
+pub async fn posts(
+    State(state): State<AppState>,
+    Query(query): Query<PostsQuery>,
+) -> Result<Json<PostsBody>, ApiError> {
+    let max = state.max_batch_ids;
+    let raw = query.ids.unwrap_or_default();
+    if raw.is_empty() || raw.split(',').count() > max {
+        return Err(ApiError::BadIdList { max });
+    }
+    let ids = raw
+        .split(',')
+        .map(PostId::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let stats = state.store.post_stats(&ids).await?;
+    let posts = ids.into_iter().zip(stats).map(|(id, s)| PostBody::new(id, s)).collect();
+    Ok(Json(PostsBody { posts }))
+}

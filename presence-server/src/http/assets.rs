@@ -1,0 +1,53 @@
+//! The embed script and the demo page, compiled into the binary so a deployment is
+//! one file.
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+const EMBED_SCRIPT: &str = include_str!("../../../embed/presence.js");
+const DEMO_PAGE: &str = include_str!("../../../embed/demo.html");
+
+/// A strong validator over the exact bytes served, so a browser revalidates with
+/// `If-None-Match` after `max-age` and pays 304s, not downloads.
+static EMBED_ETAG: LazyLock<HeaderValue> = LazyLock::new(|| {
+    // FNV-1a: tiny, stable across builds and platforms, plenty for a cache key.
+    let hash = EMBED_SCRIPT
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    HeaderValue::try_from(format!("\"{hash:016x}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"embed\""))
+});
+
+/// Five minutes: a new release reaches every page within that, and the ETag makes
+/// the revalidation cheap.
+const EMBED_CACHE_CONTROL: &str = "public, max-age=300";
+
+pub async fn embed_script(headers: HeaderMap) -> Response {
+    let etag = EMBED_ETAG.clone();
+    let cache_headers = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, HeaderValue::from_static(EMBED_CACHE_CONTROL)),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim().as_bytes() == etag.as_bytes() || tag.trim() == "*")
+        });
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache_headers).into_response();
+    }
+    (
+        cache_headers,
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        EMBED_SCRIPT,
+    )
+        .into_response()
+}
+
+pub async fn demo_page() -> Html<&'static str> {
+    Html(DEMO_PAGE)
+}

@@ -1,0 +1,39 @@
+//! One error type for every handler: it knows its status and its JSON body.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use presence_core::{IdError, StoreError};
+use serde_json::json;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadPostId(#[from] IdError),
+    #[error("ids: give between 1 and {max} comma-separated post ids")]
+    BadIdList { max: usize },
+    #[error("the store is unavailable")]
+    Unavailable(#[from] StoreError),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadPostId(error) => (StatusCode::BAD_REQUEST, error.code()),
+            ApiError::BadIdList { .. } => (StatusCode::BAD_REQUEST, "invalid_id_list"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Unavailable(error) = &self {
+            tracing::warn!(%error, "API request failed");
+        }
+        let body = json!({ "error": code, "message": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}

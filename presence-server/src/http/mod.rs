@@ -1,0 +1,44 @@
+//! The HTTP side: the counts API, health checks and the embed assets.
+
+mod api;
+mod assets;
+mod error;
+mod health;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use presence_core::Store;
+use tower_http::cors::{Any, CorsLayer};
+
+pub use self::error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub max_batch_ids: usize,
+}
+
+/// The HTTP routes, without the Socket.IO layer, so tests can drive them alone.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/posts", get(api::posts))
+        .route("/api/posts/{post_id}", get(api::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/presence.js", get(assets::embed_script))
+        .route("/", get(assets::demo_page))
+        .with_state(state)
+}
+
+/// WordPress runs on another origin than presence-server, so the API and the
+/// polling transport answer CORS requests from any origin. Nothing here uses
+/// cookies, so no credentials are allowed.
+pub fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+}

@@ -1,0 +1,70 @@
+//! Keeps the session keys of live sockets from expiring, and records again any
+//! session the store lost.
+//!
+//! One pipelined EXPIRE per session every TTL/3, in batches: far fewer calls than
+//! one per socket per second, and a crashed process stops refreshing, so its
+//! sessions expire within one TTL and gc reaps them. A key that turns out to be
+//! missing (a Redis that restarted empty, or an expiry that beat us) is recorded
+//! again by the session's own worker, so counts heal without the client's help.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use presence_core::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::log_throttle::LogThrottle;
+use crate::sessions::Sessions;
+
+/// Sessions refreshed per round trip.
+const BATCH: usize = 1000;
+/// Store calls in flight while re-registering after an outage: enough to be quick,
+/// few enough not to exhaust the connection pool.
+const REREGISTER_CONCURRENCY: usize = 16;
+
+pub async fn run(
+    store: Arc<dyn Store>,
+    sessions: Sessions,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let errors = LogThrottle::default();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        refresh(&*store, &sessions, &errors).await;
+        reregister(&*store, &sessions).await;
+    }
+}
+
+async fn refresh(store: &dyn Store, sessions: &Sessions, errors: &LogThrottle) {
+    let recorded = sessions.recorded();
+    for batch in recorded.chunks(BATCH) {
+        match store.keep_alive(batch).await {
+            Ok(lost) if lost.is_empty() => {}
+            Ok(lost) => {
+                let ids: Vec<_> = lost.into_iter().map(|i| batch[i].0.clone()).collect();
+                tracing::info!(sessions = ids.len(), "store lost live sessions; recording them again");
+                sessions.mark_lost(&ids);
+            }
+            Err(error) => {
+                errors.warn(&error, "keeping sessions alive failed");
+                return;
+            }
+        }
+    }
+}
+
+async fn reregister(store: &dyn Store, sessions: &Sessions) {
+    let pending = sessions.unregistered();
+    futures_util::stream::iter(pending)
+        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| async move {
+            sessions.drive(&session, store).await;
+        })
+        .await;
+}

@@ -1,0 +1,336 @@
+//! The sessions this process holds: which post each socket reads, and the worker
+//! that brings the store in line with that.
+//!
+//! Events of one socket are handled by concurrent tasks in socketioxide, so two
+//! quick `viewing` events, or a `viewing` racing its own disconnect, could reach the
+//! store out of order and leave a ghost. Instead every socket has one *wanted*
+//! state, and at most one worker at a time moves the store towards it. A flood of
+//! `viewing` events from one socket collapses into a few store calls, and the last
+//! word (a disconnect) always wins.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use presence_core::{PostId, SessionId, Store};
+use serde_json::json;
+use socketioxide::extract::SocketRef;
+
+use crate::log_throttle::LogThrottle;
+
+/// The room of a post's local readers.
+pub fn room(post: &PostId) -> String {
+    format!("post:{post}")
+}
+
+/// Every session on this process, and how many of them read each post.
+#[derive(Clone, Default)]
+pub struct Sessions {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    registry: Mutex<Registry>,
+    /// Workers running now; shutdown waits for zero.
+    busy_workers: AtomicUsize,
+    store_errors: LogThrottle,
+}
+
+#[derive(Default)]
+struct Registry {
+    sessions: HashMap<SessionId, Arc<Session>>,
+    local_readers: HashMap<PostId, usize>,
+}
+
+pub struct Session {
+    id: SessionId,
+    socket: SocketRef,
+    state: Mutex<SessionState>,
+}
+
+#[derive(Default)]
+struct SessionState {
+    /// The post the socket last said it reads.
+    wanted: Option<PostId>,
+    /// The post we believe the store has recorded for this session.
+    recorded: Option<PostId>,
+    /// The store lost (or never got) this session: record it again.
+    needs_register: bool,
+    /// The socket asked and awaits its own `viewers`/`views` answer.
+    answer_pending: bool,
+    /// Posts whose view this session has counted: a view counts once per session
+    /// per post, however often the socket says `viewing`.
+    counted: HashSet<PostId>,
+    worker_running: bool,
+    closed: bool,
+}
+
+/// One step of a worker, decided under the lock and carried out without it.
+enum Step {
+    View {
+        post: PostId,
+        previous: Option<PostId>,
+        count_view: bool,
+    },
+    Leave(PostId),
+    Done,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; a poisoned one is still consistent.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Sessions {
+    /// Registers a connected socket.
+    pub fn add(&self, id: SessionId, socket: SocketRef) {
+        let session = Arc::new(Session {
+            id: id.clone(),
+            socket,
+            state: Mutex::new(SessionState::default()),
+        });
+        lock(&self.shared.registry).sessions.insert(id, session);
+    }
+
+    /// The socket says it reads `post`: move its room now, and let its worker
+    /// record it in the store.
+    pub async fn want(&self, id: &SessionId, post: PostId, store: &dyn Store) {
+        let session = {
+            let mut registry = lock(&self.shared.registry);
+            let Some(session) = registry.sessions.get(id).cloned() else {
+                return;
+            };
+            let mut state = lock(&session.state);
+            if state.closed {
+                return;
+            }
+            if state.wanted.as_ref() != Some(&post) {
+                if let Some(old) = state.wanted.take() {
+                    registry.forget_reader(&old);
+                    session.socket.leave(room(&old));
+                }
+                *registry.local_readers.entry(post.clone()).or_default() += 1;
+                session.socket.join(room(&post));
+                state.wanted = Some(post);
+            }
+            state.answer_pending = true;
+            drop(state);
+            session
+        };
+        self.drive(&session, store).await;
+    }
+
+    /// The socket closed: forget it here at once, and remove it from the store.
+    pub async fn remove(&self, id: &SessionId, store: &dyn Store) {
+        let session = {
+            let mut registry = lock(&self.shared.registry);
+            let Some(session) = registry.sessions.remove(id) else {
+                return;
+            };
+            let mut state = lock(&session.state);
+            state.closed = true;
+            if let Some(post) = &state.wanted {
+                registry.forget_reader(post);
+            }
+            drop(state);
+            session
+        };
+        self.drive(&session, store).await;
+    }
+
+    /// Marks the sessions the store lost, so they are recorded again.
+    pub fn mark_lost(&self, ids: &[SessionId]) -> Vec<Arc<Session>> {
+        let registry = lock(&self.shared.registry);
+        ids.iter()
+            .filter_map(|id| registry.sessions.get(id))
+            .inspect(|session| lock(&session.state).needs_register = true)
+            .cloned()
+            .collect()
+    }
+
+    /// (session, post) of every session the store should hold, for keep-alive.
+    pub fn recorded(&self) -> Vec<(SessionId, PostId)> {
+        let registry = lock(&self.shared.registry);
+        registry
+            .sessions
+            .values()
+            .filter_map(|session| {
+                let state = lock(&session.state);
+                let post = state.recorded.clone()?;
+                Some((session.id.clone(), post))
+            })
+            .collect()
+    }
+
+    /// Sessions whose last store call failed and that must be recorded again.
+    pub fn unregistered(&self) -> Vec<Arc<Session>> {
+        let registry = lock(&self.shared.registry);
+        registry
+            .sessions
+            .values()
+            .filter(|session| {
+                let state = lock(&session.state);
+                state.needs_register && state.wanted.is_some() && !state.worker_running
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub fn local_readers(&self, post: &PostId) -> usize {
+        lock(&self.shared.registry)
+            .local_readers
+            .get(post)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn posts_with_local_readers(&self) -> Vec<PostId> {
+        lock(&self.shared.registry)
+            .local_readers
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.shared.registry).sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when no session is left and no worker is still talking to the store.
+    pub fn is_idle(&self) -> bool {
+        self.is_empty() && self.shared.busy_workers.load(Ordering::Acquire) == 0
+    }
+
+    /// Moves the store towards what the session wants, unless a worker for it is
+    /// already running (that one will see the new wish).
+    pub async fn drive(&self, session: &Session, store: &dyn Store) {
+        {
+            let mut state = lock(&session.state);
+            if state.worker_running {
+                return;
+            }
+            state.worker_running = true;
+        }
+        self.shared.busy_workers.fetch_add(1, Ordering::AcqRel);
+        loop {
+            match session.next_step() {
+                Step::Done => break,
+                Step::View {
+                    post,
+                    previous,
+                    count_view,
+                } => {
+                    match store
+                        .view(&session.id, &post, previous.as_ref(), count_view)
+                        .await
+                    {
+                        Ok(viewing) => session.viewed(post, count_view, &viewing),
+                        Err(error) => {
+                            self.shared.store_errors.warn(&error, "recording a view failed");
+                            if session.view_failed(post, &error) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Step::Leave(post) => {
+                    if let Err(error) = store.leave(&session.id, &post).await {
+                        // The session key expires by itself; gc reaps it.
+                        self.shared.store_errors.warn(&error, "removing a session failed");
+                    }
+                    lock(&session.state).recorded = None;
+                }
+            }
+        }
+        self.shared.busy_workers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Registry {
+    fn forget_reader(&mut self, post: &PostId) {
+        if let Some(count) = self.local_readers.get_mut(post) {
+            *count -= 1;
+            if *count == 0 {
+                self.local_readers.remove(post);
+            }
+        }
+    }
+}
+
+impl Session {
+    fn next_step(&self) -> Step {
+        let mut state = lock(&self.state);
+        let step = if state.closed {
+            match state.recorded.take() {
+                Some(post) => Step::Leave(post),
+                None => Step::Done,
+            }
+        } else {
+            match state.wanted.clone() {
+                Some(post)
+                    if state.answer_pending
+                        || state.needs_register
+                        || state.recorded.as_ref() != Some(&post) =>
+                {
+                    state.answer_pending = false;
+                    Step::View {
+                        count_view: !state.counted.contains(&post),
+                        previous: state.recorded.clone(),
+                        post,
+                    }
+                }
+                _ => Step::Done,
+            }
+        };
+        if matches!(step, Step::Done) {
+            state.worker_running = false;
+        }
+        step
+    }
+
+    fn viewed(&self, post: PostId, counted: bool, viewing: &presence_core::Viewing) {
+        let mut state = lock(&self.state);
+        state.recorded = Some(post.clone());
+        state.needs_register = false;
+        if counted {
+            state.counted.insert(post.clone());
+        }
+        // A newer wish supersedes this answer; its own answer follows.
+        if state.wanted.as_ref() == Some(&post) && !state.closed {
+            drop(state);
+            let _ = self
+                .socket
+                .emit("viewers", &(post.as_str(), viewing.viewers));
+            let _ = self.socket.emit("views", &(post.as_str(), viewing.views));
+        }
+    }
+
+    /// Records a failed view. The script may have run before the connection broke,
+    /// so the post counts as possibly recorded: a later leave removes it if it is
+    /// there, and keep-alive re-registers it if it is not. Returns whether the
+    /// worker stops here (it goes on to leave if the socket closed meanwhile).
+    fn view_failed(&self, post: PostId, error: &presence_core::StoreError) -> bool {
+        let mut state = lock(&self.state);
+        state.recorded = Some(post);
+        state.needs_register = true;
+        if state.closed {
+            return false;
+        }
+        state.worker_running = false;
+        drop(state);
+        tracing::debug!(session = %self.id, %error, "view not recorded; will retry");
+        let _ = self.socket.emit(
+            "error",
+            &json!({
+                "error": "unavailable",
+                "message": "counts are unavailable right now; your reading is kept and recorded when the store is back",
+            }),
+        );
+        true
+    }
+}

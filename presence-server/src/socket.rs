@@ -1,0 +1,90 @@
+//! The Socket.IO side: the layer's settings and the `viewing` / disconnect handlers.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use presence_core::{Config, IdError, PostId, SessionId, Store};
+use serde_json::{Value, json};
+use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::{SocketIo, TransportType};
+
+use crate::sessions::Sessions;
+
+/// Tungstenite's read buffer per websocket. The default (128 KiB, shrunk after use)
+/// costs several KiB per idle socket; our frames are tens of bytes. Measured in
+/// `../shared/design.md`: 28.8 → 25.1 KiB per idle socket.
+const WS_READ_BUFFER: usize = 256;
+/// Largest message a client may send. A `viewing` event is under 100 bytes; the
+/// polling transport may batch a few packets in one payload.
+const MAX_CLIENT_MESSAGE: usize = 1024;
+
+/// Builds the Socket.IO layer with the handlers registered.
+pub fn layer(config: &Config, store: Arc<dyn Store>, sessions: Sessions) -> (SocketIoLayer, SocketIo) {
+    let mut builder = SocketIo::builder()
+        .ping_interval(Duration::from_secs(config.server.ping_interval_secs))
+        .ping_timeout(Duration::from_secs(config.server.ping_timeout_secs))
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .max_payload(MAX_CLIENT_MESSAGE as u64)
+        .ws_max_message_size(MAX_CLIENT_MESSAGE)
+        .ws_max_frame_size(MAX_CLIENT_MESSAGE);
+    if config.server.websocket_only {
+        builder = builder.transports([TransportType::Websocket]);
+    }
+    let (layer, io) = builder.build_layer();
+
+    // Handlers are registered in a connect *middleware*: socketioxide runs it before
+    // acknowledging the connection, while the connect handler runs only after.
+    // A client that emits `viewing` right in its `connect` callback (the 2015 client
+    // does) would otherwise race the registration and be silently dropped.
+    let register = move |socket: SocketRef| {
+        let store = store.clone();
+        let sessions = sessions.clone();
+        async move {
+            register_handlers(&socket, store, sessions);
+            Ok::<(), Infallible>(())
+        }
+    };
+    io.ns("/", connected.with(register));
+    (layer, io)
+}
+
+async fn connected(socket: SocketRef) {
+    tracing::debug!(session = %socket.id, "connected");
+}
+
+fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessions) {
+    let Ok(session) = SessionId::parse(socket.id.as_str()) else {
+        // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
+        // the socket simply is not counted.
+        tracing::error!(sid = %socket.id, "unexpected socket id format");
+        return;
+    };
+    sessions.add(session.clone(), socket.clone());
+
+    let on_viewing = {
+        let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
+        move |socket: SocketRef, TryData(payload): TryData<Value>| async move {
+            match payload.map_err(|_| IdError::Missing).and_then(|v| PostId::from_json(&v)) {
+                Ok(post) => sessions.want(&session, post, &*store).await,
+                Err(error) => reject(&socket, &error),
+            }
+        }
+    };
+    socket.on("viewing", on_viewing);
+
+    socket.on_disconnect(move || async move {
+        sessions.remove(&session, &*store).await;
+    });
+}
+
+/// Tells the client why its `viewing` was refused. Nothing is written anywhere.
+fn reject(socket: &SocketRef, error: &IdError) {
+    tracing::debug!(session = %socket.id, %error, "rejected viewing");
+    let _ = socket.emit(
+        "error",
+        &json!({ "error": error.code(), "message": error.to_string() }),
+    );
+}
