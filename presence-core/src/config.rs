@@ -106,6 +106,8 @@ impl Default for FanoutConfig {
 pub struct GcConfig {
     pub sweep_interval_secs: u64,
     pub batch_size: usize,
+    /// Address of gc's `/metrics` endpoint; empty turns it off.
+    pub metrics_listen: String,
 }
 
 impl Default for GcConfig {
@@ -113,6 +115,7 @@ impl Default for GcConfig {
         Self {
             sweep_interval_secs: 30,
             batch_size: 500,
+            metrics_listen: "127.0.0.1:9101".to_owned(),
         }
     }
 }
@@ -211,6 +214,15 @@ impl Config {
         check_range("fanout.small_room", self.fanout.small_room as u64, 1, 1_000_000)?;
         check_range("gc.sweep_interval_secs", self.gc.sweep_interval_secs, 1, 86_400)?;
         check_range("gc.batch_size", self.gc.batch_size as u64, 10, 10_000)?;
+        if !self.gc.metrics_listen.is_empty()
+            && self.gc.metrics_listen.parse::<SocketAddr>().is_err()
+        {
+            return Err(ConfigError::invalid(
+                "gc.metrics_listen",
+                format!("{:?}", self.gc.metrics_listen),
+                "an address:port such as 127.0.0.1:9101, or empty to turn metrics off",
+            ));
+        }
         if self.server.node.len() > 64 || self.server.node.chars().any(char::is_control) {
             return Err(ConfigError::invalid(
                 "server.node",

@@ -56,15 +56,22 @@ impl Keys {
         format!("{}presence:changes", self.prefix)
     }
 
+    /// A throwaway key gc sets with a 1 ms TTL to prove that expiry events arrive.
+    pub fn expiry_probe(&self, token: &str) -> String {
+        format!("{}presence:gc-probe:{token}", self.prefix)
+    }
+
     /// SCAN pattern matching every reader set (and nothing else: the hash is
     /// `viewers` without a colon).
     pub fn readers_pattern(&self) -> String {
         format!("{}viewers:*", self.prefix)
     }
 
-    /// Keyspace-notification channel pattern for expired session keys in `db`.
-    pub fn session_expiry_pattern(&self, db: i64) -> String {
-        format!("__keyspace@{db}__:{}session:*", self.prefix)
+    /// The keyevent channel on which Redis names every key of database `db` that
+    /// expired (with `notify-keyspace-events` containing `Ex`). It carries other
+    /// keys too; [`Keys::session_of_key`] picks ours.
+    pub fn expired_events_channel(&self, db: i64) -> String {
+        format!("__keyevent@{db}__:expired")
     }
 
     /// The post of a reader-set key found by SCAN, or `None` for a key that only

@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod reaper;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 

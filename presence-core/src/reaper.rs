@@ -44,10 +44,11 @@ impl Reaper {
         &self.store
     }
 
-    /// Reaps the session of an expired key. `Reaped` only if it was still recorded
-    /// and its key has not come back.
-    pub async fn reap_expired(&self, session: &SessionId) -> Result<ReapOutcome, StoreError> {
-        self.store.reap_expired(session).await
+    /// Reaps the sessions of expired keys; returns how many were removed (a session
+    /// already gone, or alive again, is not).
+    pub async fn reap_expired(&self, sessions: &[SessionId]) -> Result<u64, StoreError> {
+        let outcomes = self.store.reap_expired(sessions).await?;
+        Ok(count_reaped(&outcomes))
     }
 
     /// One full reconciling pass over the reader sets and the hash.
@@ -174,10 +175,14 @@ impl Reaper {
             return Ok(());
         }
         let outcomes = self.store.reap_many(&dead).await?;
-        report.removed += outcomes
-            .iter()
-            .filter(|outcome| matches!(outcome, ReapOutcome::Reaped { .. }))
-            .count() as u64;
+        report.removed += count_reaped(&outcomes);
         Ok(())
     }
+}
+
+fn count_reaped(outcomes: &[ReapOutcome]) -> u64 {
+    outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, ReapOutcome::Reaped { .. }))
+        .count() as u64
 }

@@ -1,1 +1,98 @@
+//! presence-gc: removes sessions that died without saying goodbye.
+//!
+//! Two mechanisms through the core's reaper: an expiry-event listener, which is
+//! quick but can miss events, and a periodic reconciling sweep, which cannot.
 
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+mod expiry_events;
+mod listener;
+mod metrics;
+mod sweeper;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use presence_core::reaper::Reaper;
+use presence_core::{Config, Keys, RedisStore, StoreError};
+use thiserror::Error;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use crate::metrics::Metrics;
+
+#[derive(Debug, Error)]
+pub enum GcError {
+    #[error("presence-gc needs Redis: set redis.url (PRESENCE_REDIS__URL)")]
+    NoRedis,
+    #[error(
+        "Redis does not send key expiry events and presence-gc cannot turn them on: {why}. \
+         Configure notify-keyspace-events to include \"Ex\" (redis.conf: `notify-keyspace-events Ex`, \
+         or your provider's parameter for it)"
+    )]
+    ExpiryEventsOff { why: String },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("metrics endpoint: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<redis::RedisError> for GcError {
+    fn from(error: redis::RedisError) -> Self {
+        GcError::Store(error.into())
+    }
+}
+
+/// Runs until `shutdown` resolves. Fails at start if Redis is missing or expiry
+/// events cannot be had; after that, Redis outages are waited out.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GcError> {
+    if config.uses_memory_store() {
+        return Err(GcError::NoRedis);
+    }
+    let store = RedisStore::connect(
+        &config.redis,
+        Keys::new(config.redis.key_prefix.clone()),
+        config.session_ttl(),
+    )?;
+    expiry_events::ensure(&store).await?;
+
+    let metrics = Arc::new(Metrics::new());
+    let stop = CancellationToken::new();
+    if !config.gc.metrics_listen.is_empty() {
+        let listener = tokio::net::TcpListener::bind(&config.gc.metrics_listen).await?;
+        tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+        let app = metrics::router(metrics.clone());
+        let stopped = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(stopped).await;
+        });
+    }
+
+    let reaper = Reaper::new(store, config.gc.batch_size);
+    let sweep_now = Arc::new(Notify::new());
+    let listening = tokio::spawn(listener::run(
+        reaper.clone(),
+        metrics.clone(),
+        sweep_now.clone(),
+        config.gc.batch_size,
+        stop.clone(),
+    ));
+    let sweeping = tokio::spawn(sweeper::run(
+        reaper,
+        metrics,
+        Duration::from_secs(config.gc.sweep_interval_secs),
+        sweep_now,
+        stop.clone(),
+    ));
+
+    shutdown.await;
+    tracing::info!("presence-gc stopping");
+    stop.cancel();
+    let _ = tokio::join!(listening, sweeping);
+    Ok(())
+}

@@ -1,1 +1,42 @@
-fn main(){}
+//! `presence-gc [--config PATH]`: parse args, load config, collect until SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use presence_core::{Config, telemetry};
+
+/// Removes presence sessions whose keys expired, and reconciles the reader sets.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Configuration file; without it, ./config.toml is read if present.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log.format);
+    match collect(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("presence-gc: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn collect(config: Config) -> anyhow::Result<()> {
+    presence_gc::run(config, presence_core::shutdown::signal()).await?;
+    Ok(())
+}

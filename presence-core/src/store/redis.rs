@@ -111,21 +111,41 @@ impl RedisStore {
         Ok(self.shared.pool.get().await?)
     }
 
-    /// Removes a session whose key expired, wherever the hash says it was. A session
-    /// that is alive again is left alone (the script checks, atomically).
-    pub async fn reap_expired(&self, session: &SessionId) -> Result<ReapOutcome, StoreError> {
+    /// Reaps sessions whose keys expired, wherever the hash says they were: one
+    /// pipelined HGET, then one pipeline of scripts. A session that is alive again
+    /// is left alone (the script checks, atomically).
+    pub async fn reap_expired(
+        &self,
+        sessions: &[SessionId],
+    ) -> Result<Vec<ReapOutcome>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for session in sessions {
+            pipe.cmd("HGET")
+                .arg(self.shared.keys.sessions_hash())
+                .arg(session.as_str());
+        }
         let mut conn = self.connection().await?;
-        let post: Option<String> = redis::cmd("HGET")
-            .arg(self.shared.keys.sessions_hash())
-            .arg(session.as_str())
-            .query_async(&mut conn)
-            .await?;
-        let Some(post) = post.and_then(|p| PostId::parse(&p).ok()) else {
-            return Ok(ReapOutcome::Absent);
-        };
+        let posts: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
         drop(conn);
-        let outcomes = self.reap_many(&[(session.clone(), post)]).await?;
-        Ok(outcomes.into_iter().next().unwrap_or(ReapOutcome::Absent))
+        let recorded: Vec<(usize, (SessionId, PostId))> = sessions
+            .iter()
+            .zip(posts)
+            .enumerate()
+            .filter_map(|(i, (session, post))| {
+                let post = PostId::parse(&post?).ok()?;
+                Some((i, (session.clone(), post)))
+            })
+            .collect();
+        let (indices, entries): (Vec<usize>, Vec<(SessionId, PostId)>) =
+            recorded.into_iter().unzip();
+        let mut outcomes = vec![ReapOutcome::Absent; sessions.len()];
+        for (i, outcome) in indices.into_iter().zip(self.reap_many(&entries).await?) {
+            outcomes[i] = outcome;
+        }
+        Ok(outcomes)
     }
 
     /// Reaps many (session, post) pairs in pipelined round trips; a pair whose post
@@ -134,6 +154,9 @@ impl RedisStore {
         &self,
         entries: &[(SessionId, PostId)],
     ) -> Result<Vec<ReapOutcome>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut outcomes = vec![ReapOutcome::Absent; entries.len()];
         let mut pending: Vec<(usize, PostId)> = entries
             .iter()

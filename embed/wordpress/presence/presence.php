@@ -1,0 +1,285 @@
+<?php
+/**
+ * Plugin Name:       Presence
+ * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server.
+ * Version:           1.0.0
+ * Requires at least: 5.0
+ * Requires PHP:      7.2
+ * License:           GPL-2.0-or-later
+ * Text Domain:       presence
+ *
+ * @package Presence
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+define( 'PRESENCE_VERSION', '1.0.0' );
+
+require_once __DIR__ . '/includes/class-presence-widget.php';
+
+/**
+ * The presence-server base URL without a trailing slash, or '' when not configured.
+ *
+ * @return string
+ */
+function presence_server_url() {
+	$url = (string) get_option( 'presence_server_url', '' );
+	return untrailingslashit( $url );
+}
+
+/**
+ * Sanitizes the server URL setting: an http(s) URL, no trailing slash, or ''.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function presence_sanitize_server_url( $value ) {
+	$url = esc_url_raw( trim( (string) $value ), array( 'https', 'http' ) );
+	return untrailingslashit( $url );
+}
+
+/**
+ * Sanitizes the "reading now" idle setting: whole seconds, 0 = off.
+ *
+ * @param mixed $value Submitted value.
+ * @return int
+ */
+function presence_sanitize_idle( $value ) {
+	return min( absint( $value ), 86400 );
+}
+
+/**
+ * Registers the settings (Settings → Presence).
+ */
+function presence_register_settings() {
+	register_setting(
+		'presence',
+		'presence_server_url',
+		array(
+			'type'              => 'string',
+			'sanitize_callback' => 'presence_sanitize_server_url',
+			'default'           => '',
+		)
+	);
+	register_setting(
+		'presence',
+		'presence_idle_seconds',
+		array(
+			'type'              => 'integer',
+			'sanitize_callback' => 'presence_sanitize_idle',
+			'default'           => 0,
+		)
+	);
+
+	add_settings_section( 'presence_main', '', '__return_false', 'presence' );
+	add_settings_field(
+		'presence_server_url',
+		__( 'Server URL', 'presence' ),
+		'presence_field_server_url',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_server_url' )
+	);
+	add_settings_field(
+		'presence_idle_seconds',
+		__( 'Stop counting hidden tabs after', 'presence' ),
+		'presence_field_idle',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_idle_seconds' )
+	);
+}
+add_action( 'admin_init', 'presence_register_settings' );
+
+/**
+ * Renders the server URL field.
+ */
+function presence_field_server_url() {
+	printf(
+		'<input type="url" class="regular-text code" id="presence_server_url" name="presence_server_url" value="%s" placeholder="https://presence.example.com">',
+		esc_attr( presence_server_url() )
+	);
+	echo '<p class="description">' . esc_html__( 'Where presence-server runs. The plugin loads presence.js from there on single posts.', 'presence' ) . '</p>';
+}
+
+/**
+ * Renders the idle field.
+ */
+function presence_field_idle() {
+	printf(
+		'<input type="number" min="0" max="86400" step="1" class="small-text" id="presence_idle_seconds" name="presence_idle_seconds" value="%s"> %s',
+		esc_attr( (string) get_option( 'presence_idle_seconds', 0 ) ),
+		esc_html__( 'seconds', 'presence' )
+	);
+	echo '<p class="description">' . esc_html__( 'A reader whose tab stays hidden this long stops being counted until they come back. 0 = count every open tab.', 'presence' ) . '</p>';
+}
+
+/**
+ * Adds Settings → Presence.
+ */
+function presence_admin_menu() {
+	add_options_page(
+		__( 'Presence', 'presence' ),
+		__( 'Presence', 'presence' ),
+		'manage_options',
+		'presence',
+		'presence_render_settings_page'
+	);
+}
+add_action( 'admin_menu', 'presence_admin_menu' );
+
+/**
+ * Renders the settings page.
+ */
+function presence_render_settings_page() {
+	if ( ! current_user_can( 'manage_options' ) ) {
+		return;
+	}
+	echo '<div class="wrap"><h1>' . esc_html( get_admin_page_title() ) . '</h1>';
+	echo '<p>' . esc_html__( 'Show readers how many other people are reading the same post right now. Place the count with the [presence_viewers] shortcode or the Presence widget.', 'presence' ) . '</p>';
+	echo '<form action="' . esc_url( admin_url( 'options.php' ) ) . '" method="post">';
+	settings_fields( 'presence' );
+	do_settings_sections( 'presence' );
+	submit_button();
+	echo '</form></div>';
+}
+
+/**
+ * Adds a Settings link on the Plugins screen.
+ *
+ * @param array $links Action links.
+ * @return array
+ */
+function presence_action_links( $links ) {
+	$url = admin_url( 'options-general.php?page=presence' );
+	array_unshift( $links, '<a href="' . esc_url( $url ) . '">' . esc_html__( 'Settings', 'presence' ) . '</a>' );
+	return $links;
+}
+add_filter( 'plugin_action_links_' . plugin_basename( __FILE__ ), 'presence_action_links' );
+
+/**
+ * The post ID to count on this request, or 0 when the script should not load.
+ * Single posts by default; the `presence_enabled` filter can widen or narrow that.
+ *
+ * @return int
+ */
+function presence_current_post_id() {
+	if ( '' === presence_server_url() || is_admin() ) {
+		return 0;
+	}
+	$id      = (int) get_queried_object_id();
+	$enabled = is_singular( 'post' ) && $id > 0;
+	/**
+	 * Filters whether presence counts readers on this request.
+	 *
+	 * @param bool $enabled Default: true on single posts.
+	 * @param int  $id      The queried object ID.
+	 */
+	return apply_filters( 'presence_enabled', $enabled, $id ) && $id > 0 ? $id : 0;
+}
+
+/**
+ * Enqueues presence.js from the server (no version query: the server sets cache headers).
+ */
+function presence_enqueue_script() {
+	if ( presence_current_post_id() ) {
+		wp_enqueue_script( 'presence', presence_server_url() . '/presence.js', array(), null, false ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
+	}
+}
+add_action( 'wp_enqueue_scripts', 'presence_enqueue_script' );
+
+/**
+ * Adds async, data-post-id and data-presence-idle to the presence script tag.
+ *
+ * @param string $tag    The script tag.
+ * @param string $handle Script handle.
+ * @return string
+ */
+function presence_script_tag( $tag, $handle ) {
+	if ( 'presence' !== $handle ) {
+		return $tag;
+	}
+	$id = presence_current_post_id();
+	if ( ! $id ) {
+		return $tag;
+	}
+	$attrs = ' data-post-id="' . esc_attr( (string) $id ) . '"';
+	$idle  = (int) get_option( 'presence_idle_seconds', 0 );
+	if ( $idle > 0 ) {
+		$attrs .= ' data-presence-idle="' . esc_attr( (string) $idle ) . '"';
+	}
+	if ( ! preg_match( '/<script[^>]*\sasync[\s=>]/', $tag ) ) {
+		$attrs = ' async' . $attrs;
+	}
+	return preg_replace( '/<script\b/', '<script' . $attrs, $tag, 1 );
+}
+add_filter( 'script_loader_tag', 'presence_script_tag', 10, 2 );
+
+/**
+ * The element presence.js fills: a span with data-presence-viewers or data-presence-views.
+ *
+ * @param string $kind  'viewers' or 'views'.
+ * @param array  $atts  template / one / zero / class.
+ * @return string
+ */
+function presence_element( $kind, $atts ) {
+	$html = '<span class="' . esc_attr( trim( 'presence-' . $kind . ' ' . $atts['class'] ) ) . '" data-presence-' . $kind . ' aria-live="polite"';
+	foreach ( array( 'template', 'one', 'zero' ) as $name ) {
+		if ( '' !== $atts[ $name ] ) {
+			$html .= ' data-presence-' . $name . '="' . esc_attr( $atts[ $name ] ) . '"';
+		}
+	}
+	return $html . '>&nbsp;</span>';
+}
+
+/**
+ * [presence_viewers template="{n} others reading" one="1 other reader" zero="" class=""]
+ *
+ * @param array|string $atts Shortcode attributes.
+ * @return string
+ */
+function presence_viewers_shortcode( $atts ) {
+	$atts = shortcode_atts(
+		array(
+			'template' => '',
+			'one'      => '',
+			'zero'     => '',
+			'class'    => '',
+		),
+		$atts,
+		'presence_viewers'
+	);
+	return presence_element( 'viewers', $atts );
+}
+add_shortcode( 'presence_viewers', 'presence_viewers_shortcode' );
+
+/**
+ * [presence_views template="{n} views" one="1 view" class=""]
+ *
+ * @param array|string $atts Shortcode attributes.
+ * @return string
+ */
+function presence_views_shortcode( $atts ) {
+	$atts = shortcode_atts(
+		array(
+			'template' => '',
+			'one'      => '',
+			'zero'     => '',
+			'class'    => '',
+		),
+		$atts,
+		'presence_views'
+	);
+	return presence_element( 'views', $atts );
+}
+add_shortcode( 'presence_views', 'presence_views_shortcode' );
+
+/**
+ * Registers the widget.
+ */
+function presence_register_widget() {
+	register_widget( 'Presence_Widget' );
+}
+add_action( 'widgets_init', 'presence_register_widget' );

@@ -1,0 +1,13 @@
+<?php
+/**
+ * Removes the plugin's options when it is deleted.
+ *
+ * @package Presence
+ */
+
+if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
+	exit;
+}
+
+delete_option( 'presence_server_url' );
+delete_option( 'presence_idle_seconds' );
