@@ -93,17 +93,18 @@ impl Sessions {
         lock(&self.shared.registry).sessions.insert(id, session);
     }
 
-    /// The socket says it reads `post`: move its room now, and let its worker
-    /// record it in the store.
-    pub async fn want(&self, id: &SessionId, post: PostId, store: &dyn Store) {
+    /// The socket says it reads `post`: move its room now. Returns the session,
+    /// whose worker must then be [driven](Sessions::drive) to record it.
+    ///
+    /// This is synchronous on purpose: it runs in the order events arrive (see
+    /// `socket.rs`), so the last `viewing` a socket sent is the one that sticks.
+    pub fn want(&self, id: &SessionId, post: PostId) -> Option<Arc<Session>> {
         let session = {
             let mut registry = lock(&self.shared.registry);
-            let Some(session) = registry.sessions.get(id).cloned() else {
-                return;
-            };
+            let session = registry.sessions.get(id).cloned()?;
             let mut state = lock(&session.state);
             if state.closed {
-                return;
+                return None;
             }
             if state.wanted.as_ref() != Some(&post) {
                 if let Some(old) = state.wanted.take() {
@@ -118,16 +119,15 @@ impl Sessions {
             drop(state);
             session
         };
-        self.drive(&session, store).await;
+        Some(session)
     }
 
-    /// The socket closed: forget it here at once, and remove it from the store.
-    pub async fn remove(&self, id: &SessionId, store: &dyn Store) {
+    /// The socket closed: forget it here at once. Returns the session, whose
+    /// worker must then be driven to remove it from the store.
+    pub fn remove(&self, id: &SessionId) -> Option<Arc<Session>> {
         let session = {
             let mut registry = lock(&self.shared.registry);
-            let Some(session) = registry.sessions.remove(id) else {
-                return;
-            };
+            let session = registry.sessions.remove(id)?;
             let mut state = lock(&session.state);
             state.closed = true;
             if let Some(post) = &state.wanted {
@@ -136,7 +136,7 @@ impl Sessions {
             drop(state);
             session
         };
-        self.drive(&session, store).await;
+        Some(session)
     }
 
     /// Marks the sessions the store lost, so they are recorded again.

@@ -64,19 +64,35 @@ fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessio
     };
     sessions.add(session.clone(), socket.clone());
 
+    // The handlers are plain closures returning a future, not async closures:
+    // socketioxide calls the closure in the order packets arrive and only then
+    // spawns the future. The wish is recorded in the closure, so a socket that says
+    // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
-        move |socket: SocketRef, TryData(payload): TryData<Value>| async move {
-            match payload.map_err(|_| IdError::Missing).and_then(|v| PostId::from_json(&v)) {
-                Ok(post) => sessions.want(&session, post, &*store).await,
-                Err(error) => reject(&socket, &error),
+        move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            let wanted = payload
+                .map_err(|_| IdError::Missing)
+                .and_then(|value| PostId::from_json(&value))
+                .inspect_err(|error| reject(&socket, error))
+                .ok()
+                .and_then(|post| sessions.want(&session, post));
+            async move {
+                if let Some(wanted) = wanted {
+                    sessions.drive(&wanted, &*store).await;
+                }
             }
         }
     };
     socket.on("viewing", on_viewing);
 
-    socket.on_disconnect(move || async move {
-        sessions.remove(&session, &*store).await;
+    socket.on_disconnect(move || {
+        let closed = sessions.remove(&session);
+        async move {
+            if let Some(closed) = closed {
+                sessions.drive(&closed, &*store).await;
+            }
+        }
     });
 }
 

@@ -1,0 +1,9 @@
+//! End-to-end tests: one binary, a module per area. Each test starts its own
+//! `redis-server` and servers on free ports, so tests run in parallel.
+
+mod bad_input;
+mod concurrency;
+mod config;
+mod conformance;
+mod protocol_2015;
+mod redis_layout;
