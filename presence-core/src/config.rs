@@ -201,18 +201,48 @@ impl Config {
         }
         check_range("redis.pool_size", self.redis.pool_size as u64, 1, 1024)?;
         check_range("session.ttl_secs", self.session.ttl_secs, 3, 86_400)?;
-        check_range("server.ping_interval_secs", self.server.ping_interval_secs, 1, 300)?;
-        check_range("server.ping_timeout_secs", self.server.ping_timeout_secs, 1, 300)?;
-        check_range("server.max_batch_ids", self.server.max_batch_ids as u64, 1, 1000)?;
+        check_range(
+            "server.ping_interval_secs",
+            self.server.ping_interval_secs,
+            1,
+            300,
+        )?;
+        check_range(
+            "server.ping_timeout_secs",
+            self.server.ping_timeout_secs,
+            1,
+            300,
+        )?;
+        check_range(
+            "server.max_batch_ids",
+            self.server.max_batch_ids as u64,
+            1,
+            1000,
+        )?;
         check_range(
             "server.shutdown_timeout_secs",
             self.server.shutdown_timeout_secs,
             1,
             300,
         )?;
-        check_range("fanout.max_interval_ms", self.fanout.max_interval_ms, 10, 60_000)?;
-        check_range("fanout.small_room", self.fanout.small_room as u64, 1, 1_000_000)?;
-        check_range("gc.sweep_interval_secs", self.gc.sweep_interval_secs, 1, 86_400)?;
+        check_range(
+            "fanout.max_interval_ms",
+            self.fanout.max_interval_ms,
+            10,
+            60_000,
+        )?;
+        check_range(
+            "fanout.small_room",
+            self.fanout.small_room as u64,
+            1,
+            1_000_000,
+        )?;
+        check_range(
+            "gc.sweep_interval_secs",
+            self.gc.sweep_interval_secs,
+            1,
+            86_400,
+        )?;
         check_range("gc.batch_size", self.gc.batch_size as u64, 10, 10_000)?;
         if !self.gc.metrics_listen.is_empty()
             && self.gc.metrics_listen.parse::<SocketAddr>().is_err()
@@ -333,19 +363,111 @@ mod tests {
 
     #[test]
     fn bad_values_name_key_value_and_allowed() {
-        let error = load_toml("[session]\nttl_secs = 0").unwrap_err().to_string();
-        assert_eq!(error, "config: session.ttl_secs = 0: must be from 3 to 86400");
+        let error = load_toml("[session]\nttl_secs = 0")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "config: session.ttl_secs = 0: must be from 3 to 86400"
+        );
 
-        let error = load_toml("[session]\nttl_secs = \"soon\"").unwrap_err().to_string();
-        assert!(error.starts_with("config: session.ttl_secs = string \"soon\": expected u64"), "{error}");
+        let error = load_toml("[session]\nttl_secs = \"soon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("config: session.ttl_secs = string \"soon\": expected u64"),
+            "{error}"
+        );
 
-        let error = load_toml("[redis]\nurl = \"http://x\"").unwrap_err().to_string();
-        assert!(error.contains("redis.url") && error.contains("redis://"), "{error}");
+        let error = load_toml("[redis]\nurl = \"http://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("redis.url") && error.contains("redis://"),
+            "{error}"
+        );
 
-        let error = load_toml("[log]\nformat = \"xml\"").unwrap_err().to_string();
-        assert!(error.contains("log.format") && error.contains("text, json"), "{error}");
+        let error = load_toml("[log]\nformat = \"xml\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("log.format") && error.contains("text, json"),
+            "{error}"
+        );
 
-        let error = load_toml("[server]\nlistn = \"x\"").unwrap_err().to_string();
-        assert!(error.contains("server.listn") && error.contains("listen"), "{error}");
+        let error = load_toml("[server]\nlistn = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("server.listn") && error.contains("listen"),
+            "{error}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod shipped_file {
+    use super::*;
+
+    /// The repository's `config.toml` documents every setting with its default:
+    /// it must parse (no unknown key) and equal the built-in defaults.
+    #[test]
+    fn config_toml_holds_exactly_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config.toml");
+        let shipped = Config::from_figment(Figment::from(Toml::file(path)))
+            .expect("config.toml must be valid");
+        let defaults = Config::default();
+        assert_eq!(
+            toml_of(&shipped),
+            toml_of(&defaults),
+            "config.toml and Config::default() disagree"
+        );
+
+        // Every section and key of the defaults appears in the file.
+        let text = std::fs::read_to_string(path).unwrap();
+        let serde_json::Value::Object(sections) = serde_json::to_value(&defaults).unwrap() else {
+            panic!("config is a table");
+        };
+        for (section, keys) in sections {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] missing"
+            );
+            for key in keys.as_object().unwrap().keys() {
+                assert!(
+                    text.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                    "{section}.{key} missing from config.toml"
+                );
+            }
+        }
+    }
+
+    fn toml_of(config: &Config) -> serde_json::Value {
+        serde_json::to_value(config).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod readme_table {
+    use super::*;
+
+    /// The README's configuration table lists every setting, with its variable.
+    #[test]
+    fn readme_lists_every_setting() {
+        let readme = include_str!("../../README.md");
+        let serde_json::Value::Object(sections) = serde_json::to_value(Config::default()).unwrap()
+        else {
+            panic!("config is a table");
+        };
+        for (section, keys) in sections {
+            for key in keys.as_object().unwrap().keys() {
+                let row = format!(
+                    "| `{section}.{key}` | `PRESENCE_{}__{}` |",
+                    section.to_uppercase(),
+                    key.to_uppercase()
+                );
+                assert!(readme.contains(&row), "README.md lacks the row {row}");
+            }
+        }
     }
 }

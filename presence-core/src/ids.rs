@@ -109,7 +109,10 @@ mod tests {
     fn accepts_wordpress_and_opaque_ids() {
         assert_eq!(PostId::from_json(&json!(13)).unwrap().as_str(), "13");
         assert_eq!(PostId::from_json(&json!("13")).unwrap().as_str(), "13");
-        assert_eq!(PostId::parse("news_2024-x").unwrap().as_str(), "news_2024-x");
+        assert_eq!(
+            PostId::parse("news_2024-x").unwrap().as_str(),
+            "news_2024-x"
+        );
         let longest = "a".repeat(MAX_ID_LEN);
         assert_eq!(PostId::parse(&longest).unwrap().as_str(), longest);
         let largest = json!(MAX_NUMERIC_POST_ID);

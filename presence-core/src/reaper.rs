@@ -136,7 +136,10 @@ impl Reaper {
             let entries = fields
                 .chunks_exact(2)
                 .filter_map(|pair| {
-                    Some((SessionId::parse(&pair[0]).ok()?, PostId::parse(&pair[1]).ok()?))
+                    Some((
+                        SessionId::parse(&pair[0]).ok()?,
+                        PostId::parse(&pair[1]).ok()?,
+                    ))
                 })
                 .collect();
             self.reap_dead(entries, report).await?;

@@ -85,12 +85,18 @@ async fn probe(store: &RedisStore) -> Result<bool, redis::RedisError> {
         .query_async(&mut conn)
         .await?;
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let _: Option<String> = redis::cmd("GET").arg(&probe_key).query_async(&mut conn).await?;
+    let _: Option<String> = redis::cmd("GET")
+        .arg(&probe_key)
+        .query_async(&mut conn)
+        .await?;
 
     let mut events = pubsub.on_message();
     let arrived = tokio::time::timeout(PROBE_TIMEOUT, async {
         while let Some(event) = events.next().await {
-            if event.get_payload::<String>().is_ok_and(|key| key == probe_key) {
+            if event
+                .get_payload::<String>()
+                .is_ok_and(|key| key == probe_key)
+            {
                 return true;
             }
         }

@@ -61,7 +61,7 @@ pub async fn run(
     )?;
     expiry_events::ensure(&store).await?;
 
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::default());
     let stop = CancellationToken::new();
     if !config.gc.metrics_listen.is_empty() {
         let listener = tokio::net::TcpListener::bind(&config.gc.metrics_listen).await?;
@@ -69,7 +69,9 @@ pub async fn run(
         let app = metrics::router(metrics.clone());
         let stopped = stop.clone().cancelled_owned();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(stopped).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await;
         });
     }
 

@@ -23,8 +23,8 @@ pub struct Metrics {
     pub errors: Counter,
 }
 
-impl Metrics {
-    pub fn new() -> Self {
+impl Default for Metrics {
+    fn default() -> Self {
         let mut registry = Registry::with_prefix("presence_gc");
         let metrics = Self {
             expiry_events: Counter::default(),
@@ -73,7 +73,9 @@ impl Metrics {
             ..metrics
         }
     }
+}
 
+impl Metrics {
     pub fn record_sweep(&self, report: &SweepReport) {
         self.sweeps.inc();
         self.reaped_sweep.inc_by(report.removed);

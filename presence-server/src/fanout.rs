@@ -66,7 +66,8 @@ impl Fanout {
             return Duration::ZERO;
         }
         let full = self.small_room.saturating_mul(100).max(1);
-        self.max_interval.mul_f64((readers as f64 / full as f64).min(1.0))
+        self.max_interval
+            .mul_f64((readers as f64 / full as f64).min(1.0))
     }
 
     pub async fn run(mut self, shutdown: CancellationToken) {
@@ -147,7 +148,11 @@ impl Fanout {
     }
 
     async fn push(&mut self, post: &PostId, count: u64, now: Instant) {
-        if self.pushed.get(post).is_some_and(|(_, last)| *last == count) {
+        if self
+            .pushed
+            .get(post)
+            .is_some_and(|(_, last)| *last == count)
+        {
             return;
         }
         self.pushed.insert(post.clone(), (now, count));

@@ -49,7 +49,10 @@ async fn refresh(store: &dyn Store, sessions: &Sessions, errors: &LogThrottle) {
             Ok(lost) if lost.is_empty() => {}
             Ok(lost) => {
                 let ids: Vec<_> = lost.into_iter().map(|i| batch[i].0.clone()).collect();
-                tracing::info!(sessions = ids.len(), "store lost live sessions; recording them again");
+                tracing::info!(
+                    sessions = ids.len(),
+                    "store lost live sessions; recording them again"
+                );
                 sessions.mark_lost(&ids);
             }
             Err(error) => {

@@ -63,7 +63,8 @@ pub async fn run(
     ));
 
     let stop_http = CancellationToken::new();
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop_http.clone().cancelled_owned());
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(stop_http.clone().cancelled_owned());
     let address = server.local_addr()?;
     tracing::info!(
         %address,
@@ -86,7 +87,10 @@ pub async fn run(
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(left = sessions.len(), "shutdown timed out; the rest expire by TTL");
+        tracing::warn!(
+            left = sessions.len(),
+            "shutdown timed out; the rest expire by TTL"
+        );
     }
     stop_http.cancel();
     background.cancel();

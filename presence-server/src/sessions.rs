@@ -79,7 +79,9 @@ enum Step {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while holding these locks; a poisoned one is still consistent.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sessions {
@@ -231,7 +233,9 @@ impl Sessions {
                     {
                         Ok(viewing) => session.viewed(post, count_view, &viewing),
                         Err(error) => {
-                            self.shared.store_errors.warn(&error, "recording a view failed");
+                            self.shared
+                                .store_errors
+                                .warn(&error, "recording a view failed");
                             if session.view_failed(post, &error) {
                                 break;
                             }
@@ -241,7 +245,9 @@ impl Sessions {
                 Step::Leave(post) => {
                     if let Err(error) = store.leave(&session.id, &post).await {
                         // The session key expires by itself; gc reaps it.
-                        self.shared.store_errors.warn(&error, "removing a session failed");
+                        self.shared
+                            .store_errors
+                            .warn(&error, "removing a session failed");
                     }
                     lock(&session.state).recorded = None;
                 }

@@ -22,7 +22,11 @@ const WS_READ_BUFFER: usize = 256;
 const MAX_CLIENT_MESSAGE: usize = 1024;
 
 /// Builds the Socket.IO layer with the handlers registered.
-pub fn layer(config: &Config, store: Arc<dyn Store>, sessions: Sessions) -> (SocketIoLayer, SocketIo) {
+pub fn layer(
+    config: &Config,
+    store: Arc<dyn Store>,
+    sessions: Sessions,
+) -> (SocketIoLayer, SocketIo) {
     let mut builder = SocketIo::builder()
         .ping_interval(Duration::from_secs(config.server.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.server.ping_timeout_secs))

@@ -16,7 +16,14 @@ pub fn binary(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "presence-server", "-p", "presence-gc"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "presence-server",
+                "-p",
+                "presence-gc",
+            ])
             .current_dir(workspace_root())
             .status()
             .expect("run cargo build");
@@ -46,7 +53,10 @@ impl Daemon {
         let child = Command::new(binary(name))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", std::env::var("PRESENCE_TEST_LOG").unwrap_or("warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("PRESENCE_TEST_LOG").unwrap_or("warn".into()),
+            )
             .envs(env)
             // No config.toml from the working directory: tests say everything.
             .current_dir(std::env::temp_dir())
@@ -76,7 +86,9 @@ impl Daemon {
     /// SIGTERM, then waits for the exit; returns the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -118,7 +130,10 @@ impl ServerProcess {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        env.insert("PRESENCE_SERVER__LISTEN".into(), format!("127.0.0.1:{port}"));
+        env.insert(
+            "PRESENCE_SERVER__LISTEN".into(),
+            format!("127.0.0.1:{port}"),
+        );
         let daemon = Daemon::spawn("presence-server", &env);
         let server = Self { daemon, port };
         server.wait_healthy().await;
@@ -131,9 +146,11 @@ impl ServerProcess {
 
     async fn wait_healthy(&self) {
         let url = format!("{}/healthz", self.url());
-        crate::eventually("presence-server to answer /healthz", Duration::from_secs(20), async || {
-            http_get(&url).await.filter(|(status, _)| *status == 200)
-        })
+        crate::eventually(
+            "presence-server to answer /healthz",
+            Duration::from_secs(20),
+            async || http_get(&url).await.filter(|(status, _)| *status == 200),
+        )
         .await;
     }
 }
@@ -167,7 +184,10 @@ impl GcProcess {
             .stdin(Stdio::null())
             .output()
             .expect("run presence-gc");
-        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 }
 

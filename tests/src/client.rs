@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use rust_socketio::{Event, Payload, TransportType};
 use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Event, Payload, TransportType};
 use serde_json::Value;
 
 /// How long a reader waits for a count by default: the protocol promises updates
@@ -113,9 +113,11 @@ impl Reader {
         let post = post.into();
         reader.view(post.clone()).await;
         let key = post_key(&post);
-        crate::eventually(&format!("an answer for post {key}"), UPDATE_WAIT, async || {
-            reader.count(&key)
-        })
+        crate::eventually(
+            &format!("an answer for post {key}"),
+            UPDATE_WAIT,
+            async || reader.count(&key),
+        )
         .await;
         reader
     }
@@ -160,7 +162,10 @@ impl Reader {
 
     /// Waits until the latest count for `post` is `expected`.
     pub async fn wait_for_count(&self, post: &str, expected: u64) {
-        let what = format!("post {post} to show {expected} (last seen {:?})", self.count(post));
+        let what = format!(
+            "post {post} to show {expected} (last seen {:?})",
+            self.count(post)
+        );
         crate::eventually(&what, UPDATE_WAIT, async || {
             (self.count(post) == Some(expected)).then_some(())
         })

@@ -22,7 +22,8 @@ impl RedisServer {
     /// "CONFIG", ""]` to play a managed Redis.
     pub fn start_with(extra_args: &[&str]) -> Self {
         let port = free_redis_port();
-        let dir = std::env::temp_dir().join(format!("presence-redis-{port}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("presence-redis-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create redis dir");
         let mut redis = Self {
             port,
@@ -80,10 +81,10 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(mut conn) = self.client().get_connection() {
-                if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
-                    return;
-                }
+            if let Ok(mut conn) = self.client().get_connection()
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

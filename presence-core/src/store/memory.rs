@@ -172,11 +172,7 @@ impl Store for MemoryStore {
         Ok(viewing)
     }
 
-    async fn leave(
-        &self,
-        session: &SessionId,
-        _post: &PostId,
-    ) -> Result<Option<u64>, StoreError> {
+    async fn leave(&self, session: &SessionId, _post: &PostId) -> Result<Option<u64>, StoreError> {
         let left = {
             let mut state = self.lock();
             state.sessions.remove(session).map(|(post, _)| {
@@ -190,10 +186,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn keep_alive(
-        &self,
-        sessions: &[(SessionId, PostId)],
-    ) -> Result<Vec<usize>, StoreError> {
+    async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError> {
         let expires = Instant::now() + self.shared.ttl;
         let mut state = self.lock();
         let mut lost = Vec::new();

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
 
 pub use self::memory::MemoryStore;
-pub use self::redis::{RedisStore, ReapOutcome};
+pub use self::redis::{ReapOutcome, RedisStore};
 
 /// How many change announcements a slow listener may fall behind before it is told
 /// to resynchronise instead. Bounded so a flood cannot grow memory.
@@ -64,16 +64,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes `session` at once (its socket closed). Returns the readers left on
     /// the post it read, or `None` if it was not recorded.
-    async fn leave(&self, session: &SessionId, post: &PostId)
-    -> Result<Option<u64>, StoreError>;
+    async fn leave(&self, session: &SessionId, post: &PostId) -> Result<Option<u64>, StoreError>;
 
     /// Pushes back the expiry of live sessions, all in one round trip. Returns the
     /// indices of sessions the store had lost (expired, or a Redis that restarted
     /// empty) so the caller can record them again.
-    async fn keep_alive(
-        &self,
-        sessions: &[(SessionId, PostId)],
-    ) -> Result<Vec<usize>, StoreError>;
+    async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError>;
 
     /// Live readers of each post, in order, in one round trip.
     async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError>;

@@ -175,8 +175,7 @@ impl RedisStore {
             }
             let replies: Vec<LeaveReply> = self.query_scripts(&pipe).await?;
             let mut retry = Vec::new();
-            for ((i, post), (status, viewers, removed, other)) in pending.into_iter().zip(replies)
-            {
+            for ((i, post), (status, viewers, removed, other)) in pending.into_iter().zip(replies) {
                 outcomes[i] = match status.as_str() {
                     "alive" => ReapOutcome::Alive,
                     "ok" => ReapOutcome::Reaped { post, viewers },
@@ -220,8 +219,16 @@ impl RedisStore {
         let mut conn = self.connection().await?;
         match pipe.query_async(&mut conn).await {
             Err(e) if is_noscript(&e) => {
-                self.shared.leave.prepare_invoke().load_async(&mut conn).await?;
-                self.shared.view.prepare_invoke().load_async(&mut conn).await?;
+                self.shared
+                    .leave
+                    .prepare_invoke()
+                    .load_async(&mut conn)
+                    .await?;
+                self.shared
+                    .view
+                    .prepare_invoke()
+                    .load_async(&mut conn)
+                    .await?;
                 Ok(pipe.query_async(&mut conn).await?)
             }
             other => Ok(other?),
@@ -270,47 +277,22 @@ impl RedisStore {
     }
 
     /// Listens on the changes channel for as long as anyone holds a receiver,
-    /// reconnecting after a lost connection. Every (re)connect is announced as
-    /// [`Change::Resync`]: what was published while we were away is lost.
+    /// reconnecting after a lost connection (logged once per outage).
     async fn listen_for_changes(self, sender: broadcast::Sender<Change>) {
-        let channel = self.shared.keys.changes_channel();
         let mut backoff = Duration::from_millis(100);
-        let mut logged_down = false;
+        let mut down = false;
         loop {
-            match self.shared.client.get_async_pubsub().await {
-                Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
-                    Ok(()) => {
-                        if logged_down {
-                            tracing::info!(%channel, "changes channel subscribed again");
-                        }
-                        logged_down = false;
-                        backoff = Duration::from_millis(100);
-                        let _ = sender.send(Change::Resync);
-                        let mut messages = pubsub.into_on_message();
-                        while let Some(message) = messages.next().await {
-                            let Ok(payload) = message.get_payload::<String>() else {
-                                continue;
-                            };
-                            if let Ok(post) = PostId::parse(&payload) {
-                                if sender.send(Change::Post(post)).is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        if !logged_down {
-                            tracing::warn!(%error, "cannot subscribe to the changes channel");
-                        }
-                        logged_down = true;
-                    }
-                },
-                Err(error) => {
-                    if !logged_down {
-                        tracing::warn!(%error, "changes channel lost; retrying");
-                    }
-                    logged_down = true;
+            match self.forward_changes(&sender).await {
+                Ok(Forwarding::NobodyListens) => return,
+                Ok(Forwarding::ConnectionLost) => {
+                    tracing::warn!("changes channel lost; resubscribing");
+                    backoff = Duration::from_millis(100);
                 }
+                Err(error) if !down => {
+                    tracing::warn!(%error, "cannot subscribe to the changes channel; retrying");
+                    down = true;
+                }
+                Err(_) => {}
             }
             if sender.receiver_count() == 0 {
                 return;
@@ -319,6 +301,40 @@ impl RedisStore {
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
+
+    /// One subscription's life. It starts with [`Change::Resync`]: whatever was
+    /// published while we were not subscribed is lost.
+    async fn forward_changes(
+        &self,
+        sender: &broadcast::Sender<Change>,
+    ) -> Result<Forwarding, RedisError> {
+        let channel = self.shared.keys.changes_channel();
+        let mut pubsub = self.shared.client.get_async_pubsub().await?;
+        pubsub.subscribe(&channel).await?;
+        tracing::debug!(%channel, "subscribed to changes");
+        if sender.send(Change::Resync).is_err() {
+            return Ok(Forwarding::NobodyListens);
+        }
+        let mut messages = pubsub.into_on_message();
+        while let Some(message) = messages.next().await {
+            let post = message
+                .get_payload::<String>()
+                .ok()
+                .and_then(|payload| PostId::parse(&payload).ok());
+            if let Some(post) = post
+                && sender.send(Change::Post(post)).is_err()
+            {
+                return Ok(Forwarding::NobodyListens);
+            }
+        }
+        Ok(Forwarding::ConnectionLost)
+    }
+}
+
+/// How a subscription to the changes channel ended.
+enum Forwarding {
+    NobodyListens,
+    ConnectionLost,
 }
 
 fn is_noscript(error: &RedisError) -> bool {
@@ -358,11 +374,7 @@ impl Store for RedisStore {
         )))
     }
 
-    async fn leave(
-        &self,
-        session: &SessionId,
-        post: &PostId,
-    ) -> Result<Option<u64>, StoreError> {
+    async fn leave(&self, session: &SessionId, post: &PostId) -> Result<Option<u64>, StoreError> {
         let mut believed = post.clone();
         let mut removed_any = false;
         for _ in 0..3 {
@@ -379,10 +391,7 @@ impl Store for RedisStore {
         Ok(None)
     }
 
-    async fn keep_alive(
-        &self,
-        sessions: &[(SessionId, PostId)],
-    ) -> Result<Vec<usize>, StoreError> {
+    async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError> {
         if sessions.is_empty() {
             return Ok(Vec::new());
         }

@@ -41,7 +41,10 @@ pub async fn post(
 ) -> Result<Json<PostBody>, ApiError> {
     let post = PostId::parse(&raw)?;
     let stats = state.store.post_stats(std::slice::from_ref(&post)).await?;
-    let stats = stats.into_iter().next().unwrap_or(PostStats { viewers: 0, views: 0 });
+    let stats = stats.into_iter().next().unwrap_or(PostStats {
+        viewers: 0,
+        views: 0,
+    });
     Ok(Json(PostBody::new(post, stats)))
 }
 
@@ -59,6 +62,10 @@ pub async fn posts(
         .map(PostId::parse)
         .collect::<Result<Vec<_>, _>>()?;
     let stats = state.store.post_stats(&ids).await?;
-    let posts = ids.into_iter().zip(stats).map(|(id, s)| PostBody::new(id, s)).collect();
+    let posts = ids
+        .into_iter()
+        .zip(stats)
+        .map(|(id, s)| PostBody::new(id, s))
+        .collect();
     Ok(Json(PostsBody { posts }))
 }

@@ -15,7 +15,9 @@ static EMBED_ETAG: LazyLock<HeaderValue> = LazyLock::new(|| {
     // FNV-1a: tiny, stable across builds and platforms, plenty for a cache key.
     let hash = EMBED_SCRIPT
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
     HeaderValue::try_from(format!("\"{hash:016x}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"embed\""))
 });
@@ -28,7 +30,10 @@ pub async fn embed_script(headers: HeaderMap) -> Response {
     let etag = EMBED_ETAG.clone();
     let cache_headers = [
         (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, HeaderValue::from_static(EMBED_CACHE_CONTROL)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(EMBED_CACHE_CONTROL),
+        ),
     ];
     let matches = headers
         .get(header::IF_NONE_MATCH)

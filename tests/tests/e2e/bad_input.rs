@@ -36,20 +36,27 @@ async fn invalid_post_ids_get_an_error_and_write_nothing() {
     ];
     for (i, bad) in bad_ids.iter().enumerate() {
         reader.view(bad.clone()).await;
-        eventually(&format!("an error for {bad}"), Duration::from_secs(5), async || {
-            (reader.errors().len() > i).then_some(())
-        })
+        eventually(
+            &format!("an error for {bad}"),
+            Duration::from_secs(5),
+            async || (reader.errors().len() > i).then_some(()),
+        )
         .await;
     }
     // No argument at all.
     reader.emit_raw("viewing", vec![]).await;
-    eventually("an error for a missing argument", Duration::from_secs(5), async || {
-        (reader.errors().len() == bad_ids.len() + 1).then_some(())
-    })
+    eventually(
+        "an error for a missing argument",
+        Duration::from_secs(5),
+        async || (reader.errors().len() == bad_ids.len() + 1).then_some(()),
+    )
     .await;
     for error in reader.errors() {
         assert_eq!(error["error"], "invalid_post_id", "{error}");
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
     }
 
     // Nothing was written, and the socket still works.
@@ -57,7 +64,9 @@ async fn invalid_post_ids_get_an_error_and_write_nothing() {
     let keys: Vec<String> = conn.keys("*").await.unwrap();
     assert!(keys.is_empty(), "invalid input wrote {keys:?}");
     // Extra arguments are ignored, as Socket.IO servers do: the first is the id.
-    reader.emit_raw("viewing", vec![json!(13), json!("extra")]).await;
+    reader
+        .emit_raw("viewing", vec![json!(13), json!("extra")])
+        .await;
     reader.wait_for_count("13", 1).await;
     server.shutdown().await;
 }
@@ -92,7 +101,10 @@ async fn a_flood_of_viewing_events_records_one_session() {
 
     let mut conn = redis.connection().await;
     let sessions: usize = conn.hlen("viewers").await.unwrap();
-    assert_eq!(sessions, 2, "the flooder is one session, plus the bystander");
+    assert_eq!(
+        sessions, 2,
+        "the flooder is one session, plus the bystander"
+    );
     let sets: Vec<String> = conn.keys("viewers:*").await.unwrap();
     let mut sets = sets;
     sets.sort();
@@ -124,7 +136,10 @@ async fn the_http_api_rejects_bad_ids_with_json() {
         let response = reqwest::get(format!("{url}{path}")).await.unwrap();
         assert_eq!(response.status(), 400, "{path}");
         let body: Value = response.json().await.unwrap();
-        assert!(body["error"].is_string() && body["message"].is_string(), "{path}: {body}");
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{path}: {body}"
+        );
     }
     let at_limit = vec!["1"; 100].join(",");
     let ok = api(&url, &format!("/api/posts?ids={at_limit}")).await;
@@ -136,15 +151,24 @@ async fn the_http_api_rejects_bad_ids_with_json() {
 async fn readiness_reports_a_dead_redis() {
     let mut redis = RedisServer::start();
     let server = spawn_server(test_config(Some(&redis.url()))).await;
-    let ready = reqwest::get(format!("{}/readyz", server.url())).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", server.url()))
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
     redis.stop();
-    let response = reqwest::get(format!("{}/readyz", server.url())).await.unwrap();
+    let response = reqwest::get(format!("{}/readyz", server.url()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
-    assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
-    let health = reqwest::get(format!("{}/healthz", server.url())).await.unwrap();
+    assert!(
+        body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+    let health = reqwest::get(format!("{}/healthz", server.url()))
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200, "the process itself is fine");
 
     // A reader arriving now gets a clear error, not a crash.

@@ -22,7 +22,9 @@ async fn readers_switching_in_parallel_leave_nothing_behind() {
     let mut tasks = Vec::new();
     for seed in 0..READERS as u64 {
         let url = url.clone();
-        tasks.push(tokio::spawn(async move { switch_at_random(&url, seed).await }));
+        tasks.push(tokio::spawn(
+            async move { switch_at_random(&url, seed).await },
+        ));
     }
     let mut viewed_by: HashMap<String, usize> = HashMap::new();
     for task in tasks {
@@ -47,7 +49,11 @@ async fn readers_switching_in_parallel_leave_nothing_behind() {
     let sets: Vec<String> = conn.keys("viewers:*").await.unwrap();
     assert!(sets.is_empty(), "reader sets left behind: {sets:?}");
     let sessions: Vec<String> = conn.keys("session:*").await.unwrap();
-    assert!(sessions.is_empty(), "session keys left behind: {}", sessions.len());
+    assert!(
+        sessions.is_empty(),
+        "session keys left behind: {}",
+        sessions.len()
+    );
 
     // A view counts once per session per post: exactly the distinct readers.
     for post in 1..=POSTS {

@@ -11,7 +11,10 @@ fn start_with(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -19,16 +22,32 @@ fn a_bad_value_names_key_value_and_what_is_allowed() {
     for name in ["presence-server", "presence-gc"] {
         let (code, stderr) = start_with(name, &[("PRESENCE_SESSION__TTL_SECS", "soon")]);
         assert_eq!(code, Some(2), "{name}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{name}: one line, got {stderr:?}");
-        assert!(stderr.contains("session.ttl_secs") && stderr.contains("soon"), "{stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{name}: one line, got {stderr:?}"
+        );
+        assert!(
+            stderr.contains("session.ttl_secs") && stderr.contains("soon"),
+            "{stderr}"
+        );
 
         let (code, stderr) = start_with(name, &[("PRESENCE_SESSION__TTL_SECS", "0")]);
         assert_eq!(code, Some(2));
-        assert_eq!(stderr.trim(), "config: session.ttl_secs = 0: must be from 3 to 86400");
+        assert_eq!(
+            stderr.trim(),
+            "config: session.ttl_secs = 0: must be from 3 to 86400"
+        );
     }
-    let (code, stderr) = start_with("presence-server", &[("PRESENCE_REDIS__URL", "localhost:6379")]);
+    let (code, stderr) = start_with(
+        "presence-server",
+        &[("PRESENCE_REDIS__URL", "localhost:6379")],
+    );
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("redis.url") && stderr.contains("redis://"), "{stderr}");
+    assert!(
+        stderr.contains("redis.url") && stderr.contains("redis://"),
+        "{stderr}"
+    );
 
     let (code, stderr) = start_with("presence-server", &[("PRESENCE_SERVER__LISTN", "x")]);
     assert_eq!(code, Some(2));

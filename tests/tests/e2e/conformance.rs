@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use presence_core::{Keys, MemoryStore, PostId, RedisStore, SessionId, Store};
 use presence_core::config::RedisConfig;
+use presence_core::{Keys, MemoryStore, PostId, RedisStore, SessionId, Store};
 use presence_tests::server::test_config;
 use presence_tests::{Reader, RedisServer, spawn_server};
 use serde_json::json;
@@ -61,18 +61,30 @@ for_both_stores!(view_moves_and_counts, Duration::from_secs(60), |store| {
     assert_eq!((second.viewers, second.views), (2, 2));
 
     // Saying `viewing` again for the same post neither adds a reader nor a view.
-    let again = store.view(&a, &post("13"), Some(&post("13")), false).await.unwrap();
+    let again = store
+        .view(&a, &post("13"), Some(&post("13")), false)
+        .await
+        .unwrap();
     assert_eq!((again.viewers, again.views, again.left), (2, 2, None));
 
     // A move updates both posts at once.
-    let moved = store.view(&a, &post("7"), Some(&post("13")), true).await.unwrap();
+    let moved = store
+        .view(&a, &post("7"), Some(&post("13")), true)
+        .await
+        .unwrap();
     assert_eq!((moved.viewers, moved.views), (1, 1));
     assert_eq!(moved.left, Some((post("13"), 1)));
 
-    let stats = store.post_stats(&[post("13"), post("7"), post("nobody")]).await.unwrap();
+    let stats = store
+        .post_stats(&[post("13"), post("7"), post("nobody")])
+        .await
+        .unwrap();
     let figures: Vec<_> = stats.iter().map(|s| (s.viewers, s.views)).collect();
     assert_eq!(figures, [(1, 2), (1, 1), (0, 0)]);
-    assert_eq!(store.viewer_counts(&[post("7"), post("13")]).await.unwrap(), [1, 1]);
+    assert_eq!(
+        store.viewer_counts(&[post("7"), post("13")]).await.unwrap(),
+        [1, 1]
+    );
 });
 
 for_both_stores!(leave_removes_at_once, Duration::from_secs(60), |store| {
@@ -80,24 +92,38 @@ for_both_stores!(leave_removes_at_once, Duration::from_secs(60), |store| {
     store.view(&a, &post("13"), None, true).await.unwrap();
     store.view(&b, &post("13"), None, true).await.unwrap();
     assert_eq!(store.leave(&a, &post("13")).await.unwrap(), Some(1));
-    assert_eq!(store.leave(&a, &post("13")).await.unwrap(), None, "second leave is a no-op");
+    assert_eq!(
+        store.leave(&a, &post("13")).await.unwrap(),
+        None,
+        "second leave is a no-op"
+    );
     assert_eq!(store.leave(&b, &post("13")).await.unwrap(), Some(0));
     assert_eq!(store.viewer_counts(&[post("13")]).await.unwrap(), [0]);
     // Views are all-time: they stay.
     assert_eq!(store.post_stats(&[post("13")]).await.unwrap()[0].views, 2);
 });
 
-for_both_stores!(wrong_belief_is_corrected, Duration::from_secs(60), |store| {
-    // The caller believes the session reads 99, but it reads 13: the store must
-    // still move it off 13, not leave a ghost there.
-    let a = session("a");
-    store.view(&a, &post("13"), None, true).await.unwrap();
-    let moved = store.view(&a, &post("7"), Some(&post("99")), true).await.unwrap();
-    assert_eq!(moved.viewers, 1);
-    assert_eq!(store.viewer_counts(&[post("13"), post("7")]).await.unwrap(), [0, 1]);
-    assert_eq!(store.leave(&a, &post("99")).await.unwrap(), Some(0));
-    assert_eq!(store.viewer_counts(&[post("7")]).await.unwrap(), [0]);
-});
+for_both_stores!(
+    wrong_belief_is_corrected,
+    Duration::from_secs(60),
+    |store| {
+        // The caller believes the session reads 99, but it reads 13: the store must
+        // still move it off 13, not leave a ghost there.
+        let a = session("a");
+        store.view(&a, &post("13"), None, true).await.unwrap();
+        let moved = store
+            .view(&a, &post("7"), Some(&post("99")), true)
+            .await
+            .unwrap();
+        assert_eq!(moved.viewers, 1);
+        assert_eq!(
+            store.viewer_counts(&[post("13"), post("7")]).await.unwrap(),
+            [0, 1]
+        );
+        assert_eq!(store.leave(&a, &post("99")).await.unwrap(), Some(0));
+        assert_eq!(store.viewer_counts(&[post("7")]).await.unwrap(), [0]);
+    }
+);
 
 for_both_stores!(keep_alive_outlives_the_ttl, SHORT_TTL, |store| {
     let (kept, dropped) = (session("kept"), session("dropped"));
@@ -105,7 +131,10 @@ for_both_stores!(keep_alive_outlives_the_ttl, SHORT_TTL, |store| {
     store.view(&dropped, &post("13"), None, true).await.unwrap();
     for _ in 0..6 {
         tokio::time::sleep(SHORT_TTL / 3).await;
-        let lost = store.keep_alive(&[(kept.clone(), post("13"))]).await.unwrap();
+        let lost = store
+            .keep_alive(&[(kept.clone(), post("13"))])
+            .await
+            .unwrap();
         assert!(lost.is_empty(), "a kept-alive session expired");
     }
     // `dropped` got no keep-alive for 2 TTLs: the store reports it lost.
@@ -122,18 +151,26 @@ async fn memory_store_expires_sessions_by_itself() {
     // must do it alone.
     let store = MemoryStore::new(SHORT_TTL);
     let mut changes = store.changes();
-    store.view(&session("a"), &post("13"), None, true).await.unwrap();
+    store
+        .view(&session("a"), &post("13"), None, true)
+        .await
+        .unwrap();
     assert_eq!(store.viewer_counts(&[post("13")]).await.unwrap(), [1]);
-    presence_tests::eventually("the session to expire", Duration::from_secs(5), async || {
-        (store.viewer_counts(&[post("13")]).await.unwrap() == [0]).then_some(())
-    })
+    presence_tests::eventually(
+        "the session to expire",
+        Duration::from_secs(5),
+        async || (store.viewer_counts(&[post("13")]).await.unwrap() == [0]).then_some(()),
+    )
     .await;
     // ... and announce it, so readers get the new count.
     let mut announced = Vec::new();
     while let Ok(change) = changes.try_recv() {
         announced.push(change);
     }
-    assert_eq!(announced.last(), Some(&presence_core::Change::Post(post("13"))));
+    assert_eq!(
+        announced.last(),
+        Some(&presence_core::Change::Post(post("13")))
+    );
 }
 
 /// The foundation scenario through a real server and `rust_socketio` clients:
@@ -144,7 +181,10 @@ async fn three_and_two(url: &str) {
         Reader::viewing(url, 13).await,
         Reader::viewing(url, "13").await,
     ];
-    let on_7 = vec![Reader::viewing(url, "7").await, Reader::viewing(url, 7).await];
+    let on_7 = vec![
+        Reader::viewing(url, "7").await,
+        Reader::viewing(url, 7).await,
+    ];
     for reader in &on_13 {
         reader.wait_for_count("13", 3).await;
     }

@@ -28,7 +28,11 @@ async fn no_viewing_is_lost_in_the_connect_race() {
     let server = ServerProcess::start(&[("PRESENCE_REDIS__URL", &redis.url())]).await;
     let output = node_script(
         "connect-race.mjs",
-        &[("PRESENCE_URL", &server.url()), ("CLIENTS", "2000"), ("POST", "race")],
+        &[
+            ("PRESENCE_URL", &server.url()),
+            ("CLIENTS", "2000"),
+            ("POST", "race"),
+        ],
     )
     .await;
     println!("connect race: {output}");

@@ -23,7 +23,7 @@ async fn a_move_from_13_to_7_leaves_exactly_the_design_keys() {
     assert_eq!(post, "7");
 
     let on_7: Vec<String> = conn.smembers("viewers:7").await.unwrap();
-    assert_eq!(on_7, [session.clone()]);
+    assert_eq!(on_7, std::slice::from_ref(&session));
     let on_13_exists: bool = conn.exists("viewers:13").await.unwrap();
     assert!(!on_13_exists, "the empty set of 13 is gone");
 
@@ -31,7 +31,10 @@ async fn a_move_from_13_to_7_leaves_exactly_the_design_keys() {
     let value: String = conn.get(&session_key).await.unwrap();
     assert_eq!(value, "7");
     let ttl: i64 = conn.ttl(&session_key).await.unwrap();
-    assert!((1..=20).contains(&ttl), "session key has the configured TTL, got {ttl}");
+    assert!(
+        (1..=20).contains(&ttl),
+        "session key has the configured TTL, got {ttl}"
+    );
 
     let views_13: u64 = conn.get("views:13").await.unwrap();
     let views_7: u64 = conn.get("views:7").await.unwrap();
@@ -39,20 +42,34 @@ async fn a_move_from_13_to_7_leaves_exactly_the_design_keys() {
 
     let mut keys: Vec<String> = conn.keys("*").await.unwrap();
     keys.sort();
-    let mut expected = vec!["viewers".to_owned(), "viewers:7".into(), session_key, "views:13".into(), "views:7".into()];
+    let mut expected = vec![
+        "viewers".to_owned(),
+        "viewers:7".into(),
+        session_key,
+        "views:13".into(),
+        "views:7".into(),
+    ];
     expected.sort();
     assert_eq!(keys, expected, "nothing else is written");
 
     reader.leave().await;
-    eventually("the hash to empty after the leave", Duration::from_secs(5), async || {
-        let len: usize = conn.hlen("viewers").await.unwrap();
-        (len == 0).then_some(())
-    })
+    eventually(
+        "the hash to empty after the leave",
+        Duration::from_secs(5),
+        async || {
+            let len: usize = conn.hlen("viewers").await.unwrap();
+            (len == 0).then_some(())
+        },
+    )
     .await;
     let left: Vec<String> = conn.keys("*").await.unwrap();
     let mut left = left;
     left.sort();
-    assert_eq!(left, ["views:13", "views:7"], "a leave removes everything but the views");
+    assert_eq!(
+        left,
+        ["views:13", "views:7"],
+        "a leave removes everything but the views"
+    );
     server.shutdown().await;
 }
 
@@ -66,7 +83,10 @@ async fn a_key_prefix_puts_every_key_under_it() {
     let mut conn = redis.connection().await;
     let keys: Vec<String> = conn.keys("*").await.unwrap();
     assert!(!keys.is_empty());
-    assert!(keys.iter().all(|k| k.starts_with("blog1:")), "unprefixed key in {keys:?}");
+    assert!(
+        keys.iter().all(|k| k.starts_with("blog1:")),
+        "unprefixed key in {keys:?}"
+    );
     reader.leave().await;
     server.shutdown().await;
 }
