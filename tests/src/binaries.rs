@@ -125,7 +125,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts on a free port with `PRESENCE_*` settings, and waits for `/healthz`.
     pub async fn start(settings: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), settings).await
+    }
+
+    /// Starts on `port` (e.g. the port of a server that was just killed).
+    pub async fn start_on(port: u16, settings: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = settings
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -5,5 +5,6 @@ mod bad_input;
 mod concurrency;
 mod config;
 mod conformance;
+mod embed;
 mod protocol_2015;
 mod redis_layout;
