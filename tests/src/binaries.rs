@@ -162,19 +162,54 @@ impl ServerProcess {
 /// `presence-gc` as a process.
 pub struct GcProcess {
     pub daemon: Daemon,
+    metrics_port: u16,
 }
 
 impl GcProcess {
-    pub fn start(settings: &[(&str, &str)]) -> Self {
+    /// Starts gc and waits until it serves metrics, which it does only after it
+    /// checked that Redis sends expiry events.
+    pub async fn start(settings: &[(&str, &str)]) -> Self {
+        let metrics_port = free_port();
         let mut env: HashMap<String, String> = settings
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        env.entry("PRESENCE_GC__METRICS_LISTEN".into())
-            .or_insert_with(|| format!("127.0.0.1:{}", free_port()));
-        Self {
+        env.insert(
+            "PRESENCE_GC__METRICS_LISTEN".into(),
+            format!("127.0.0.1:{metrics_port}"),
+        );
+        let gc = Self {
             daemon: Daemon::spawn("presence-gc", &env),
-        }
+            metrics_port,
+        };
+        crate::eventually(
+            "presence-gc to serve /metrics",
+            Duration::from_secs(20),
+            async || gc.metrics().await.map(drop),
+        )
+        .await;
+        gc
+    }
+
+    /// The Prometheus text of `/metrics`, or `None` while it does not answer.
+    pub async fn metrics(&self) -> Option<String> {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
+        http_get(&url)
+            .await
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| body)
+    }
+
+    /// The value of one counter or gauge sample, e.g. `presence_gc_sweeps_total`.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.metrics().await?;
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
     }
 
     /// Runs gc to completion (it should fail at start) and returns its exit code and

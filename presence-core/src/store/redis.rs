@@ -178,7 +178,8 @@ impl RedisStore {
             for ((i, post), (status, viewers, removed, other)) in pending.into_iter().zip(replies) {
                 outcomes[i] = match status.as_str() {
                     "alive" => ReapOutcome::Alive,
-                    "ok" => ReapOutcome::Reaped { post, viewers },
+                    "ok" if removed == 1 => ReapOutcome::Reaped { post, viewers },
+                    "ok" => ReapOutcome::Absent,
                     _ => {
                         if let Ok(other) = PostId::parse(&other) {
                             retry.push((i, other));

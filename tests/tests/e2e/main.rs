@@ -6,5 +6,7 @@ mod concurrency;
 mod config;
 mod conformance;
 mod embed;
+mod gc;
+mod multi_server;
 mod protocol_2015;
 mod redis_layout;

@@ -12,7 +12,7 @@
 -- ARGV[3] changes channel
 -- ARGV[4] 'leave' or 'reap'
 --
--- Returns {'ok', readers left, 1 if removed from the set else 0, ''}
+-- Returns {'ok', readers left, 1 if anything was removed else 0, ''}
 --      or {'alive', 0, 0, ''} for a reap of a live session (nothing changed)
 --      or {'retry', 0, removed, <post>} when the hash names another post: the stray
 --         membership in KEYS[2] is removed, and the caller repeats with <post>.
@@ -31,7 +31,9 @@ if current ~= '' and current ~= post then
   return {'retry', 0, removed, current}
 end
 
-redis.call('HDEL', KEYS[1], session)
+if redis.call('HDEL', KEYS[1], session) == 1 then
+  removed = 1
+end
 if ARGV[4] == 'leave' then
   redis.call('DEL', KEYS[3])
 end
