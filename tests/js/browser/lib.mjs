@@ -14,11 +14,11 @@ export function launch() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** The server under test: PRESENCE_URL, or else a stub server started in this process. */
-export async function serverUrl() {
-  if (process.env.PRESENCE_URL) return { url: process.env.PRESENCE_URL.replace(/\/+$/, ''), close: async () => {} };
-  const { startStub } = await import('./stub-server.mjs');
-  return startStub(0);
+/** The server under test: PRESENCE_URL (the Rust e2e tests start the real binary and set it). */
+export function serverUrl() {
+  const url = process.env.PRESENCE_URL;
+  if (!url) throw new Error('PRESENCE_URL is not set: run `cargo test -p presence-tests --test e2e -- embed`');
+  return url.replace(/\/+$/, '');
 }
 
 /** A post id no other run uses: a positive integer (what WordPress uses), as a string. */
