@@ -11,6 +11,7 @@ pub mod keys;
 pub mod reaper;
 pub mod shutdown;
 pub mod store;
+pub mod systemd;
 pub mod telemetry;
 
 pub use config::Config;

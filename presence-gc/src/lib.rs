@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use presence_core::reaper::Reaper;
-use presence_core::{Config, Keys, RedisStore, StoreError};
+use presence_core::{Config, Keys, RedisStore, StoreError, systemd};
 use thiserror::Error;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -92,7 +92,11 @@ pub async fn run(
         stop.clone(),
     ));
 
+    systemd::ready("collecting");
+    systemd::spawn_watchdog();
+
     shutdown.await;
+    systemd::stopping();
     tracing::info!("presence-gc stopping");
     stop.cancel();
     let _ = tokio::join!(listening, sweeping);

@@ -17,11 +17,13 @@ use std::time::Duration;
 use presence_core::{Change, PostId, Store};
 use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::log_throttle::LogThrottle;
-use crate::sessions::{Sessions, room};
+use crate::metrics::Metrics;
+use crate::sessions::{Answer, Sessions, room};
 
 /// Posts read per store round trip.
 const READ_BATCH: usize = 500;
@@ -38,7 +40,15 @@ pub struct Fanout {
     dirty: HashSet<PostId>,
     /// When each post was last pushed, and the count pushed.
     pushed: HashMap<PostId, (Instant, u64)>,
+    /// Posts whose room must be pushed even if the count did not change: a socket
+    /// there was answered with another count (see [`Answer`]).
+    forced: HashSet<PostId>,
+    answers: mpsc::Receiver<Answer>,
     errors: LogThrottle,
+    metrics: Arc<Metrics>,
+    /// Woken on a resync: the store may have lost sessions (a Redis restart), and
+    /// keep-alive should find out now rather than at its next tick.
+    resynced: Arc<Notify>,
 }
 
 impl Fanout {
@@ -47,6 +57,9 @@ impl Fanout {
         io: SocketIo,
         sessions: Sessions,
         config: &presence_core::config::FanoutConfig,
+        metrics: Arc<Metrics>,
+        resynced: Arc<Notify>,
+        answers: mpsc::Receiver<Answer>,
     ) -> Self {
         Self {
             store,
@@ -56,7 +69,11 @@ impl Fanout {
             max_interval: Duration::from_millis(config.max_interval_ms),
             dirty: HashSet::new(),
             pushed: HashMap::new(),
+            forced: HashSet::new(),
+            answers,
             errors: LogThrottle::default(),
+            metrics,
+            resynced,
         }
     }
 
@@ -85,6 +102,12 @@ impl Fanout {
                         self.note(Ok(change));
                     }
                 }
+                Some(answer) = self.answers.recv() => {
+                    self.note_answer(answer);
+                    while let Ok(answer) = self.answers.try_recv() {
+                        self.note_answer(answer);
+                    }
+                }
                 () = sleep_until(wake_at), if !self.dirty.is_empty() => {}
             }
             wake_at = self.push_due().await;
@@ -95,14 +118,30 @@ impl Fanout {
     fn note(&mut self, change: Result<Change, RecvError>) -> bool {
         match change {
             Ok(Change::Post(post)) => {
-                self.dirty.insert(post);
+                if !self.dirty.insert(post) {
+                    self.metrics.pushes_coalesced.inc();
+                }
             }
             Ok(Change::Resync) | Err(RecvError::Lagged(_)) => {
                 self.dirty.extend(self.sessions.posts_with_local_readers());
+                self.resynced.notify_one();
             }
             Err(RecvError::Closed) => return false,
         }
         true
+    }
+
+    /// A socket was answered `count`; if its room last got another count, the
+    /// answer may be stale: push the room again.
+    fn note_answer(&mut self, (post, count): Answer) {
+        if self
+            .pushed
+            .get(&post)
+            .is_none_or(|(_, last)| *last != count)
+        {
+            self.forced.insert(post.clone());
+            self.dirty.insert(post);
+        }
     }
 
     /// Pushes every dirty post whose interval has passed; returns when the next
@@ -117,6 +156,7 @@ impl Fanout {
             if readers == 0 {
                 // Nobody here reads it: nothing to push, nothing to remember.
                 self.dirty.remove(&post);
+                self.forced.remove(&post);
                 self.pushed.remove(&post);
                 continue;
             }
@@ -148,14 +188,17 @@ impl Fanout {
     }
 
     async fn push(&mut self, post: &PostId, count: u64, now: Instant) {
-        if self
+        let forced = self.forced.remove(post);
+        let unchanged = self
             .pushed
             .get(post)
-            .is_some_and(|(_, last)| *last == count)
-        {
+            .is_some_and(|(_, last)| *last == count);
+        if unchanged && !forced {
+            self.metrics.pushes_coalesced.inc();
             return;
         }
         self.pushed.insert(post.clone(), (now, count));
+        self.metrics.pushes.inc();
         if let Err(error) = self
             .io
             .to(room(post))

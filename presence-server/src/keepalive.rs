@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use presence_core::Store;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::log_throttle::LogThrottle;
@@ -23,10 +24,13 @@ const BATCH: usize = 1000;
 /// few enough not to exhaust the connection pool.
 const REREGISTER_CONCURRENCY: usize = 16;
 
+/// Refreshes every `every`, and at once when `resynced` is notified (the changes
+/// channel reconnected: Redis may have restarted empty).
 pub async fn run(
     store: Arc<dyn Store>,
     sessions: Sessions,
     every: Duration,
+    resynced: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
     let errors = LogThrottle::default();
@@ -36,6 +40,7 @@ pub async fn run(
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
+            () = resynced.notified() => {}
         }
         refresh(&*store, &sessions, &errors).await;
         reregister(&*store, &sessions).await;

@@ -12,20 +12,27 @@ mod fanout;
 pub mod http;
 mod keepalive;
 mod log_throttle;
+mod metrics;
 mod sessions;
 mod socket;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use presence_core::{Config, StoreError};
+use presence_core::{Config, Store, StoreError, systemd};
 use thiserror::Error;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::fanout::Fanout;
 use crate::http::AppState;
+use crate::metrics::{MeteredStore, Metrics};
 use crate::sessions::Sessions;
+
+/// Sessions removed per store call at shutdown.
+const SHUTDOWN_BATCH: usize = 500;
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -35,30 +42,45 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves on `listener` until `shutdown` resolves, then closes every socket, removes
-/// this process's sessions from the store and returns.
+/// Serves on `listener` until `shutdown` resolves, then stops accepting, removes
+/// this process's sessions from the store (one announcement per post, so readers
+/// on other servers see one update), closes every socket so clients reconnect
+/// elsewhere, and returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let store = presence_core::open_store(&config)?;
-    let sessions = Sessions::default();
-    let (socket_layer, io) = socket::layer(&config, store.clone(), sessions.clone());
+    let metrics = Arc::new(Metrics::default());
+    let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
+    let (sessions, answers) = Sessions::new();
+    let (socket_layer, io) =
+        socket::layer(&config, store.clone(), sessions.clone(), metrics.clone());
     let app = http::router(AppState {
         store: store.clone(),
+        metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
     })
     .layer(socket_layer)
     .layer(http::cors());
 
     let background = CancellationToken::new();
-    let fanout = Fanout::new(store.clone(), io.clone(), sessions.clone(), &config.fanout);
-    tokio::spawn(fanout.run(background.child_token()));
-    tokio::spawn(keepalive::run(
+    let resynced = Arc::new(Notify::new());
+    let fanout = Fanout::new(
+        store.clone(),
+        io.clone(),
+        sessions.clone(),
+        &config.fanout,
+        metrics,
+        resynced.clone(),
+        answers,
+    );
+    let fanning_out = tokio::spawn(fanout.run(background.child_token()));
+    let keeping_alive = tokio::spawn(keepalive::run(
         store.clone(),
         sessions.clone(),
         config.session_refresh_interval(),
+        resynced,
         background.child_token(),
     ));
 
@@ -66,38 +88,79 @@ pub async fn run(
     let server =
         axum::serve(listener, app).with_graceful_shutdown(stop_http.clone().cancelled_owned());
     let address = server.local_addr()?;
+    let node = config.node_name();
     tracing::info!(
         %address,
         store = if config.uses_memory_store() { "memory" } else { "redis" },
-        node = %config.node_name(),
+        %node,
         "presence-server listening"
     );
     let serving = tokio::spawn(server.into_future());
+    tokio::spawn(announce_ready(
+        store.clone(),
+        address,
+        background.child_token(),
+    ));
 
     shutdown.await;
-    let deadline = Duration::from_secs(config.server.shutdown_timeout_secs);
-    tracing::info!(sessions = sessions.len(), "shutting down");
-    // Closing the sockets runs their disconnect handlers, which remove the sessions
-    // from the store; wait for those before the runtime goes away.
-    let drained = tokio::time::timeout(deadline, async {
-        io.close().await;
-        while !sessions.is_idle() {
+    systemd::stopping();
+    tracing::info!(sessions = sessions.len(), %node, "shutting down");
+    stop_http.cancel();
+    // Stop pushing and refreshing first: nothing may touch the sockets or
+    // re-register sessions while they are being removed.
+    background.cancel();
+    let _ = tokio::join!(fanning_out, keeping_alive);
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(config.server.shutdown_timeout_secs);
+    let removed = tokio::time::timeout_at(deadline, async {
+        for batch in sessions.close_all().chunks(SHUTDOWN_BATCH) {
+            if let Err(error) = store.leave_many(batch).await {
+                tracing::warn!(%error, sessions = batch.len(), "cannot remove sessions; they expire by TTL");
+            }
+        }
+        // Sessions whose worker was busy leave by themselves; wait for them.
+        while !sessions.workers_idle() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
-    if drained.is_err() {
-        tracing::warn!(
-            left = sessions.len(),
-            "shutdown timed out; the rest expire by TTL"
-        );
+    if removed.is_err() {
+        tracing::warn!("shutdown timed out; the remaining sessions expire by TTL");
     }
-    stop_http.cancel();
-    background.cancel();
+    // Closing the transports (not a Socket.IO disconnect) makes clients reconnect,
+    // with their backoff, to whichever server is left. A client that does not
+    // complete the websocket close handshake is not waited for beyond the deadline.
+    let _ = tokio::time::timeout_at(deadline, io.close()).await;
     match tokio::time::timeout(Duration::from_secs(1), serving).await {
         Ok(Ok(result)) => result?,
         Ok(Err(join_error)) => tracing::error!(%join_error, "HTTP task failed"),
         Err(_) => tracing::debug!("HTTP connections still open at exit"),
     }
     Ok(())
+}
+
+/// Tells systemd we are ready once the listener is bound (it is, by now) and the
+/// store answers; then keeps its watchdog fed.
+async fn announce_ready(
+    store: Arc<dyn Store>,
+    address: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) {
+    let mut waiting_logged = false;
+    loop {
+        match store.ping().await {
+            Ok(()) => break,
+            Err(error) if !waiting_logged => {
+                tracing::warn!(%error, "store not answering; not ready yet");
+                waiting_logged = true;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    systemd::ready(&format!("serving on {address}"));
+    systemd::spawn_watchdog();
 }

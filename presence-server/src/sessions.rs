@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use presence_core::{PostId, SessionId, Store};
 use serde_json::json;
 use socketioxide::extract::SocketRef;
+use tokio::sync::mpsc;
 
 use crate::log_throttle::LogThrottle;
 
@@ -23,14 +24,26 @@ pub fn room(post: &PostId) -> String {
     format!("post:{post}")
 }
 
+/// A count a socket was told directly, in answer to its `viewing`.
+///
+/// The answer and the room pushes are emitted by different tasks, so an answer
+/// computed before a newer push can reach the socket after it. The fan-out hears of
+/// every answer and, if it differs from what the room was last pushed, pushes the
+/// current count again, after the answer: the socket ends on the truth.
+pub type Answer = (PostId, u64);
+
+/// Answers queued for the fan-out; beyond this they are dropped (the next change
+/// of the post corrects any socket anyway).
+pub const ANSWER_BUFFER: usize = 4096;
+
 /// Every session on this process, and how many of them read each post.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Sessions {
     shared: Arc<Shared>,
 }
 
-#[derive(Default)]
 struct Shared {
+    answers: mpsc::Sender<Answer>,
     registry: Mutex<Registry>,
     /// Workers running now; shutdown waits for zero.
     busy_workers: AtomicUsize,
@@ -85,6 +98,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sessions {
+    /// The sessions of this process, and the receiver of their answers for the
+    /// fan-out.
+    pub fn new() -> (Self, mpsc::Receiver<Answer>) {
+        let (answers, answered) = mpsc::channel(ANSWER_BUFFER);
+        let shared = Shared {
+            answers,
+            registry: Mutex::default(),
+            busy_workers: AtomicUsize::default(),
+            store_errors: LogThrottle::default(),
+        };
+        (
+            Self {
+                shared: Arc::new(shared),
+            },
+            answered,
+        )
+    }
+
     /// Registers a connected socket.
     pub fn add(&self, id: SessionId, socket: SocketRef) {
         let session = Arc::new(Session {
@@ -139,6 +170,27 @@ impl Sessions {
             session
         };
         Some(session)
+    }
+
+    /// Shutdown: closes every session at once and hands back those the store holds,
+    /// so they can be removed in one step. Their workers then have nothing left to
+    /// do when the sockets close.
+    pub fn close_all(&self) -> Vec<(SessionId, PostId)> {
+        let registry = lock(&self.shared.registry);
+        registry
+            .sessions
+            .values()
+            .filter_map(|session| {
+                let mut state = lock(&session.state);
+                state.closed = true;
+                if state.worker_running {
+                    // Its worker sees `closed` and leaves by itself.
+                    return None;
+                }
+                let post = state.recorded.take()?;
+                Some((session.id.clone(), post))
+            })
+            .collect()
     }
 
     /// Marks the sessions the store lost, so they are recorded again.
@@ -199,13 +251,9 @@ impl Sessions {
         lock(&self.shared.registry).sessions.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// True when no session is left and no worker is still talking to the store.
-    pub fn is_idle(&self) -> bool {
-        self.is_empty() && self.shared.busy_workers.load(Ordering::Acquire) == 0
+    /// True when no worker is talking to the store.
+    pub fn workers_idle(&self) -> bool {
+        self.shared.busy_workers.load(Ordering::Acquire) == 0
     }
 
     /// Moves the store towards what the session wants, unless a worker for it is
@@ -231,7 +279,11 @@ impl Sessions {
                         .view(&session.id, &post, previous.as_ref(), count_view)
                         .await
                     {
-                        Ok(viewing) => session.viewed(post, count_view, &viewing),
+                        Ok(viewing) => {
+                            if session.viewed(&post, count_view, &viewing) {
+                                let _ = self.shared.answers.try_send((post, viewing.viewers));
+                            }
+                        }
                         Err(error) => {
                             self.shared
                                 .store_errors
@@ -299,7 +351,9 @@ impl Session {
         step
     }
 
-    fn viewed(&self, post: PostId, counted: bool, viewing: &presence_core::Viewing) {
+    /// Records a successful view and answers the socket; false if the answer was
+    /// not sent (superseded by a newer wish, or closed).
+    fn viewed(&self, post: &PostId, counted: bool, viewing: &presence_core::Viewing) -> bool {
         let mut state = lock(&self.state);
         state.recorded = Some(post.clone());
         state.needs_register = false;
@@ -307,13 +361,15 @@ impl Session {
             state.counted.insert(post.clone());
         }
         // A newer wish supersedes this answer; its own answer follows.
-        if state.wanted.as_ref() == Some(&post) && !state.closed {
-            drop(state);
-            let _ = self
-                .socket
-                .emit("viewers", &(post.as_str(), viewing.viewers));
-            let _ = self.socket.emit("views", &(post.as_str(), viewing.views));
+        if state.wanted.as_ref() != Some(post) || state.closed {
+            return false;
         }
+        drop(state);
+        let _ = self
+            .socket
+            .emit("viewers", &(post.as_str(), viewing.viewers));
+        let _ = self.socket.emit("views", &(post.as_str(), viewing.views));
+        true
     }
 
     /// Records a failed view. The script may have run before the connection broke,

@@ -11,6 +11,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, TransportType};
 
+use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 
 /// Tungstenite's read buffer per websocket. The default (128 KiB, shrunk after use)
@@ -26,6 +27,7 @@ pub fn layer(
     config: &Config,
     store: Arc<dyn Store>,
     sessions: Sessions,
+    metrics: Arc<Metrics>,
 ) -> (SocketIoLayer, SocketIo) {
     let mut builder = SocketIo::builder()
         .ping_interval(Duration::from_secs(config.server.ping_interval_secs))
@@ -46,8 +48,9 @@ pub fn layer(
     let register = move |socket: SocketRef| {
         let store = store.clone();
         let sessions = sessions.clone();
+        let metrics = metrics.clone();
         async move {
-            register_handlers(&socket, store, sessions);
+            register_handlers(&socket, store, sessions, metrics);
             Ok::<(), Infallible>(())
         }
     };
@@ -59,7 +62,12 @@ async fn connected(socket: SocketRef) {
     tracing::debug!(session = %socket.id, "connected");
 }
 
-fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessions) {
+fn register_handlers(
+    socket: &SocketRef,
+    store: Arc<dyn Store>,
+    sessions: Sessions,
+    metrics: Arc<Metrics>,
+) {
     let Ok(session) = SessionId::parse(socket.id.as_str()) else {
         // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
         // the socket simply is not counted.
@@ -67,6 +75,7 @@ fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessio
         return;
     };
     sessions.add(session.clone(), socket.clone());
+    metrics.connections.inc();
 
     // The handlers are plain closures returning a future, not async closures:
     // socketioxide calls the closure in the order packets arrive and only then
@@ -74,11 +83,16 @@ fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessio
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
+        let metrics = metrics.clone();
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            metrics.viewing_events.inc();
             let wanted = payload
                 .map_err(|_| IdError::Missing)
                 .and_then(|value| PostId::from_json(&value))
-                .inspect_err(|error| reject(&socket, error))
+                .inspect_err(|error| {
+                    metrics.viewing_rejected.inc();
+                    reject(&socket, error);
+                })
                 .ok()
                 .and_then(|post| sessions.want(&session, post));
             async move {
@@ -91,6 +105,7 @@ fn register_handlers(socket: &SocketRef, store: Arc<dyn Store>, sessions: Sessio
     socket.on("viewing", on_viewing);
 
     socket.on_disconnect(move || {
+        metrics.connections.dec();
         let closed = sessions.remove(&session);
         async move {
             if let Some(closed) = closed {

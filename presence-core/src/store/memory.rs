@@ -186,6 +186,25 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn leave_many(&self, sessions: &[(SessionId, PostId)]) -> Result<u64, StoreError> {
+        let mut changed = HashSet::new();
+        let mut removed = 0;
+        {
+            let mut state = self.lock();
+            for (session, _) in sessions {
+                if let Some((post, _)) = state.sessions.remove(session) {
+                    state.remove_reader(&post, session);
+                    changed.insert(post);
+                    removed += 1;
+                }
+            }
+        }
+        for post in &changed {
+            self.announce(post);
+        }
+        Ok(removed)
+    }
+
     async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError> {
         let expires = Instant::now() + self.shared.ttl;
         let mut state = self.lock();

@@ -66,6 +66,10 @@ pub trait Store: Send + Sync + 'static {
     /// the post it read, or `None` if it was not recorded.
     async fn leave(&self, session: &SessionId, post: &PostId) -> Result<Option<u64>, StoreError>;
 
+    /// Removes many sessions in one atomic step (a shutdown), announcing each
+    /// affected post once. Returns how many were removed.
+    async fn leave_many(&self, sessions: &[(SessionId, PostId)]) -> Result<u64, StoreError>;
+
     /// Pushes back the expiry of live sessions, all in one round trip. Returns the
     /// indices of sessions the store had lost (expired, or a Redis that restarted
     /// empty) so the caller can record them again.

@@ -34,6 +34,7 @@ struct Shared {
     ttl_secs: u64,
     view: Script,
     leave: Script,
+    leave_many: Script,
     /// Started on the first [`Store::changes`] call; gc never needs it.
     changes: OnceLock<broadcast::Sender<Change>>,
 }
@@ -84,6 +85,7 @@ impl RedisStore {
                 ttl_secs: session_ttl.as_secs().max(1),
                 view: Script::new(include_str!("scripts/view.lua")),
                 leave: Script::new(include_str!("scripts/leave.lua")),
+                leave_many: Script::new(include_str!("scripts/leave_many.lua")),
                 changes: OnceLock::new(),
             }),
         })
@@ -390,6 +392,24 @@ impl Store for RedisStore {
             }
         }
         Ok(None)
+    }
+
+    async fn leave_many(&self, sessions: &[(SessionId, PostId)]) -> Result<u64, StoreError> {
+        if sessions.is_empty() {
+            return Ok(0);
+        }
+        let keys = &self.shared.keys;
+        let mut invocation = self.shared.leave_many.prepare_invoke();
+        invocation.key(keys.sessions_hash());
+        invocation.arg(keys.changes_channel());
+        for (session, post) in sessions {
+            invocation
+                .key(keys.readers(post))
+                .key(keys.session(session));
+            invocation.arg(session.as_str()).arg(post.as_str());
+        }
+        let mut conn = self.connection().await?;
+        Ok(invocation.invoke_async(&mut conn).await?)
     }
 
     async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError> {

@@ -4,12 +4,15 @@ mod api;
 mod assets;
 mod error;
 mod health;
+mod metrics;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use presence_core::Store;
+
+use crate::metrics::Metrics;
 use tower_http::cors::{Any, CorsLayer};
 
 pub use self::error::ApiError;
@@ -18,6 +21,7 @@ pub use self::error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
     pub max_batch_ids: usize,
 }
 
@@ -28,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/posts/{post_id}", get(api::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/presence.js", get(assets::embed_script))
         .route("/", get(assets::demo_page))
         .with_state(state)

@@ -8,5 +8,6 @@ mod conformance;
 mod embed;
 mod gc;
 mod multi_server;
+mod operations;
 mod protocol_2015;
 mod redis_layout;

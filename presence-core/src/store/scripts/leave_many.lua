@@ -1,0 +1,31 @@
+-- leave_many: a server shutting down removes all its sessions at once, and
+-- announces each affected post ONCE, so readers on other servers see one update
+-- instead of a countdown.
+--
+-- KEYS[1]        viewers hash
+-- KEYS[2i]       viewers:<post of session i>   (i = 1..n)
+-- KEYS[2i+1]     session:<session i>
+-- ARGV[1]        changes channel
+-- ARGV[2i]       session id i
+-- ARGV[2i+1]     post id i (what the server believes session i reads)
+--
+-- A session the hash places elsewhere is left alone (its key expires; gc reaps).
+-- Returns the number of sessions removed.
+local removed, changed = 0, {}
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  local set_key, session_key = KEYS[2 * i], KEYS[2 * i + 1]
+  local session, post = ARGV[2 * i], ARGV[2 * i + 1]
+  local current = redis.call('HGET', KEYS[1], session)
+  if current == false or current == post then
+    if redis.call('SREM', set_key, session) == 1 then
+      changed[post] = true
+    end
+    removed = removed + redis.call('HDEL', KEYS[1], session)
+    redis.call('DEL', session_key)
+  end
+end
+for post in pairs(changed) do
+  redis.call('PUBLISH', ARGV[1], post)
+end
+return removed

@@ -1,0 +1,175 @@
+//! The server's Prometheus metrics, registered in one place and served at
+//! `/metrics`, named `presence_<thing>_<unit>`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use presence_core::{Change, PostId, PostStats, SessionId, Store, StoreError, Viewing};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::sync::broadcast;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabel {
+    pub operation: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub connections: Gauge,
+    pub viewing_events: Counter,
+    pub viewing_rejected: Counter,
+    pub pushes: Counter,
+    pub pushes_coalesced: Counter,
+    pub store_latency: Family<OperationLabel, Histogram>,
+    pub store_errors: Family<OperationLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("presence");
+        let metrics = Self {
+            registry: Registry::default(),
+            connections: Gauge::default(),
+            viewing_events: Counter::default(),
+            viewing_rejected: Counter::default(),
+            pushes: Counter::default(),
+            pushes_coalesced: Counter::default(),
+            // 100 µs .. ~3 s
+            store_latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+            }),
+            store_errors: Family::default(),
+        };
+        registry.register(
+            "connections",
+            "Open Socket.IO connections",
+            metrics.connections.clone(),
+        );
+        registry.register(
+            "viewing_events",
+            "viewing events received",
+            metrics.viewing_events.clone(),
+        );
+        registry.register(
+            "viewing_rejected",
+            "viewing events refused (invalid post id)",
+            metrics.viewing_rejected.clone(),
+        );
+        registry.register(
+            "pushes",
+            "viewers pushes sent to a post's room",
+            metrics.pushes.clone(),
+        );
+        registry.register(
+            "pushes_coalesced",
+            "Change announcements that caused no push of their own (merged or unchanged)",
+            metrics.pushes_coalesced.clone(),
+        );
+        registry.register(
+            "store_latency_seconds",
+            "Duration of store operations",
+            metrics.store_latency.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Failed store operations",
+            metrics.store_errors.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// A [`Store`] that times every operation and counts its failures.
+pub struct MeteredStore {
+    inner: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredStore {
+    pub fn wrap(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
+        Arc::new(Self { inner, metrics })
+    }
+
+    async fn measure<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        let label = OperationLabel { operation };
+        self.metrics
+            .store_latency
+            .get_or_create(&label)
+            .observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            self.metrics.store_errors.get_or_create(&label).inc();
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    async fn view(
+        &self,
+        session: &SessionId,
+        post: &PostId,
+        previous: Option<&PostId>,
+        count_view: bool,
+    ) -> Result<Viewing, StoreError> {
+        self.measure("view", self.inner.view(session, post, previous, count_view))
+            .await
+    }
+
+    async fn leave(&self, session: &SessionId, post: &PostId) -> Result<Option<u64>, StoreError> {
+        self.measure("leave", self.inner.leave(session, post)).await
+    }
+
+    async fn leave_many(&self, sessions: &[(SessionId, PostId)]) -> Result<u64, StoreError> {
+        self.measure("leave_many", self.inner.leave_many(sessions))
+            .await
+    }
+
+    async fn keep_alive(&self, sessions: &[(SessionId, PostId)]) -> Result<Vec<usize>, StoreError> {
+        self.measure("keep_alive", self.inner.keep_alive(sessions))
+            .await
+    }
+
+    async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError> {
+        self.measure("viewer_counts", self.inner.viewer_counts(posts))
+            .await
+    }
+
+    async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError> {
+        self.measure("post_stats", self.inner.post_stats(posts))
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.measure("ping", self.inner.ping()).await
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes()
+    }
+}
