@@ -25,6 +25,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::fanout::Fanout;
 use crate::http::AppState;
@@ -51,11 +52,21 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let node = config.node_name();
+    // Every log line of this server, including those of its tasks and socket
+    // handlers, carries the node name: with several servers in one journal or log
+    // pipeline, it is the first thing an operator filters on.
+    let span = tracing::info_span!("presence", %node);
     let metrics = Arc::new(Metrics::default());
     let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
     let (sessions, answers) = Sessions::new();
-    let (socket_layer, io) =
-        socket::layer(&config, store.clone(), sessions.clone(), metrics.clone());
+    let (socket_layer, io) = socket::layer(
+        &config,
+        store.clone(),
+        sessions.clone(),
+        metrics.clone(),
+        span.clone(),
+    );
     let app = http::router(AppState {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -75,32 +86,36 @@ pub async fn run(
         resynced.clone(),
         answers,
     );
-    let fanning_out = tokio::spawn(fanout.run(background.child_token()));
-    let keeping_alive = tokio::spawn(keepalive::run(
-        store.clone(),
-        sessions.clone(),
-        config.session_refresh_interval(),
-        resynced,
-        background.child_token(),
-    ));
+    let fanning_out = tokio::spawn(
+        fanout
+            .run(background.child_token())
+            .instrument(span.clone()),
+    );
+    let keeping_alive = tokio::spawn(
+        keepalive::run(
+            store.clone(),
+            sessions.clone(),
+            config.session_refresh_interval(),
+            resynced,
+            background.child_token(),
+        )
+        .instrument(span.clone()),
+    );
 
     let stop_http = CancellationToken::new();
     let server =
         axum::serve(listener, app).with_graceful_shutdown(stop_http.clone().cancelled_owned());
     let address = server.local_addr()?;
-    let node = config.node_name();
     tracing::info!(
         %address,
         store = if config.uses_memory_store() { "memory" } else { "redis" },
         %node,
         "presence-server listening"
     );
-    let serving = tokio::spawn(server.into_future());
-    tokio::spawn(announce_ready(
-        store.clone(),
-        address,
-        background.child_token(),
-    ));
+    let serving = tokio::spawn(server.into_future().instrument(span.clone()));
+    tokio::spawn(
+        announce_ready(store.clone(), address, background.child_token()).instrument(span.clone()),
+    );
 
     shutdown.await;
     systemd::stopping();

@@ -11,6 +11,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, TransportType};
 
+use tracing::{Instrument, Span};
+
 use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 
@@ -28,6 +30,7 @@ pub fn layer(
     store: Arc<dyn Store>,
     sessions: Sessions,
     metrics: Arc<Metrics>,
+    span: Span,
 ) -> (SocketIoLayer, SocketIo) {
     let mut builder = SocketIo::builder()
         .ping_interval(Duration::from_secs(config.server.ping_interval_secs))
@@ -49,8 +52,9 @@ pub fn layer(
         let store = store.clone();
         let sessions = sessions.clone();
         let metrics = metrics.clone();
+        let span = span.clone();
         async move {
-            register_handlers(&socket, store, sessions, metrics);
+            register_handlers(&socket, store, sessions, metrics, span);
             Ok::<(), Infallible>(())
         }
     };
@@ -67,6 +71,7 @@ fn register_handlers(
     store: Arc<dyn Store>,
     sessions: Sessions,
     metrics: Arc<Metrics>,
+    span: Span,
 ) {
     let Ok(session) = SessionId::parse(socket.id.as_str()) else {
         // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
@@ -76,6 +81,7 @@ fn register_handlers(
     };
     sessions.add(session.clone(), socket.clone());
     metrics.connections.inc();
+    let span = tracing::info_span!(parent: &span, "session", session = %session);
 
     // The handlers are plain closures returning a future, not async closures:
     // socketioxide calls the closure in the order packets arrive and only then
@@ -83,8 +89,9 @@ fn register_handlers(
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
-        let metrics = metrics.clone();
+        let (metrics, span) = (metrics.clone(), span.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            let _entered = span.enter();
             metrics.viewing_events.inc();
             let wanted = payload
                 .map_err(|_| IdError::Missing)
@@ -94,12 +101,16 @@ fn register_handlers(
                     reject(&socket, error);
                 })
                 .ok()
-                .and_then(|post| sessions.want(&session, post));
+                .and_then(|post| {
+                    tracing::debug!(%post, "viewing");
+                    sessions.want(&session, post)
+                });
             async move {
                 if let Some(wanted) = wanted {
                     sessions.drive(&wanted, &*store).await;
                 }
             }
+            .instrument(span.clone())
         }
     };
     socket.on("viewing", on_viewing);
@@ -109,9 +120,11 @@ fn register_handlers(
         let closed = sessions.remove(&session);
         async move {
             if let Some(closed) = closed {
+                tracing::debug!("disconnected");
                 sessions.drive(&closed, &*store).await;
             }
         }
+        .instrument(span)
     });
 }
 

@@ -299,3 +299,31 @@ fn sample(text: &str, name: &str) -> Option<f64> {
             .ok()
     })
 }
+
+#[tokio::test]
+async fn json_logs_carry_node_session_and_post() {
+    let server = ServerProcess::start_logged(&[
+        ("PRESENCE_LOG__FORMAT", "json"),
+        ("PRESENCE_SERVER__NODE", "edge-7"),
+        ("RUST_LOG", "info,presence_server=debug"),
+    ])
+    .await;
+    let reader = Reader::viewing(&server.url(), "13").await;
+    let viewing = eventually("a JSON log line for the viewing", UPDATE_WAIT, async || {
+        server.daemon.output().into_iter().find_map(|line| {
+            let event: serde_json::Value = serde_json::from_str(&line).ok()?;
+            (event["message"] == "viewing").then_some(event)
+        })
+    })
+    .await;
+    assert_eq!(viewing["post"], "13", "{viewing}");
+    assert!(viewing["span"]["session"].is_string(), "{viewing}");
+    assert_eq!(viewing["spans"][0]["node"], "edge-7", "{viewing}");
+    for line in server.daemon.output() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+    reader.leave().await;
+}
