@@ -7,6 +7,7 @@
   var url = s.src.replace(/^http/, 'ws').replace(/presence\.js([?#].*)?$/, '') +
     'socket.io/?EIO=4&transport=websocket';
   var idle = +s.getAttribute('data-presence-idle') || 0;
+  var tok = s.getAttribute('data-presence-token'); // signed view: "<expiry>.<hmac>"
   var P = w.presence = { post: post, viewers: 0, views: 0, connected: false };
   var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT;
 
@@ -63,7 +64,7 @@
         if (t == '0') { // connected
           tries = 0;
           P.connected = true;
-          me.send('42' + JSON.stringify(['viewing', post]));
+          me.send('42' + JSON.stringify(['viewing', tok ? { post: post, token: tok } : post]));
         } else if (t == '2') event(JSON.parse(m.slice(m.indexOf('['))));
         else if (t == '1' || t == '4') drop(me); // disconnect / connect_error
       } else if (t == '1') drop(me); // Engine.IO close

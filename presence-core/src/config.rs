@@ -6,7 +6,7 @@
 //! value and what is allowed, because an operator reading a systemd journal should
 //! not have to guess.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,12 +19,14 @@ use thiserror::Error;
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     pub server: ServerConfig,
     pub redis: RedisConfig,
     pub session: SessionConfig,
     pub fanout: FanoutConfig,
     pub gc: GcConfig,
+    pub security: SecurityConfig,
     pub log: LogConfig,
 }
 
@@ -116,6 +118,40 @@ impl Default for GcConfig {
             sweep_interval_secs: 30,
             batch_size: 500,
             metrics_listen: "127.0.0.1:9101".to_owned(),
+        }
+    }
+}
+
+/// Limits and checks for a public service facing hostile clients; see
+/// docs/security.md.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Origins allowed to connect and to call the API: exact (`https://blog.example.com`)
+    /// or one leading wildcard label (`https://*.example.com`). Empty: any origin.
+    pub allowed_origins: Vec<String>,
+    /// Peers (load balancers) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub max_connections_per_ip: usize,
+    pub viewing_per_second: u32,
+    pub max_posts_per_socket: usize,
+    pub max_message_bytes: usize,
+    /// Shared secret for signed views; empty: tokens are not checked.
+    pub view_secret: String,
+    pub require_signed_views: bool,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            max_connections_per_ip: 100,
+            viewing_per_second: 5,
+            max_posts_per_socket: 50,
+            max_message_bytes: 512,
+            view_secret: String::new(),
+            require_signed_views: false,
         }
     }
 }
@@ -253,11 +289,64 @@ impl Config {
                 "an address:port such as 127.0.0.1:9101, or empty to turn metrics off",
             ));
         }
+        self.validate_security()?;
         if self.server.node.len() > 64 || self.server.node.chars().any(char::is_control) {
             return Err(ConfigError::invalid(
                 "server.node",
                 format!("{:?}", self.server.node),
                 "at most 64 printable characters",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_security(&self) -> Result<(), ConfigError> {
+        let security = &self.security;
+        for origin in &security.allowed_origins {
+            if !crate::origin::is_valid_pattern(origin) {
+                return Err(ConfigError::invalid(
+                    "security.allowed_origins",
+                    format!("{origin:?}"),
+                    "each entry is scheme://host[:port], optionally with one leading \"*.\" label, e.g. https://*.example.com",
+                ));
+            }
+        }
+        check_range(
+            "security.max_connections_per_ip",
+            security.max_connections_per_ip as u64,
+            1,
+            1_000_000,
+        )?;
+        check_range(
+            "security.viewing_per_second",
+            u64::from(security.viewing_per_second),
+            1,
+            1000,
+        )?;
+        check_range(
+            "security.max_posts_per_socket",
+            security.max_posts_per_socket as u64,
+            1,
+            100_000,
+        )?;
+        check_range(
+            "security.max_message_bytes",
+            security.max_message_bytes as u64,
+            128,
+            65_536,
+        )?;
+        if !security.view_secret.is_empty() && security.view_secret.len() < 16 {
+            return Err(ConfigError::invalid(
+                "security.view_secret",
+                "(hidden)",
+                "at least 16 characters (a long random string), or empty to turn signing off",
+            ));
+        }
+        if security.require_signed_views && security.view_secret.is_empty() {
+            return Err(ConfigError::invalid(
+                "security.require_signed_views",
+                "true",
+                "needs security.view_secret to be set",
             ));
         }
         Ok(())

@@ -8,11 +8,14 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod origin;
 pub mod reaper;
 pub mod shutdown;
+pub mod signing;
 pub mod store;
 pub mod systemd;
 pub mod telemetry;
+pub mod viewing;
 
 pub use config::Config;
 pub use error::{IdError, StoreError};

@@ -13,6 +13,7 @@ pub mod http;
 mod keepalive;
 mod log_throttle;
 mod metrics;
+mod security;
 mod sessions;
 mod socket;
 
@@ -30,6 +31,7 @@ use tracing::Instrument;
 use crate::fanout::Fanout;
 use crate::http::AppState;
 use crate::metrics::{MeteredStore, Metrics};
+use crate::security::Guard;
 use crate::sessions::Sessions;
 
 /// Sessions removed per store call at shutdown.
@@ -59,21 +61,28 @@ pub async fn run(
     let span = tracing::info_span!("presence", %node);
     let metrics = Arc::new(Metrics::default());
     let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
-    let (sessions, answers) = Sessions::new();
+    let (sessions, answers) = Sessions::new(config.security.max_posts_per_socket);
+    let guard = Arc::new(Guard::new(&config.security, metrics.clone()));
     let (socket_layer, io) = socket::layer(
         &config,
         store.clone(),
         sessions.clone(),
         metrics.clone(),
+        guard.clone(),
         span.clone(),
     );
+    let origin_log = Arc::new(log_throttle::LogThrottle::default());
     let app = http::router(AppState {
         store: store.clone(),
         metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
     })
     .layer(socket_layer)
-    .layer(http::cors());
+    .layer(axum::middleware::from_fn_with_state(
+        (guard.clone(), origin_log),
+        security::refuse_foreign_origins,
+    ))
+    .layer(security::cors(&guard));
 
     let background = CancellationToken::new();
     let resynced = Arc::new(Notify::new());
@@ -103,8 +112,12 @@ pub async fn run(
     );
 
     let stop_http = CancellationToken::new();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(stop_http.clone().cancelled_owned());
+    // Connect info: the per-address connection cap needs the peer address.
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop_http.clone().cancelled_owned());
     let address = server.local_addr()?;
     tracing::info!(
         %address,

@@ -29,6 +29,7 @@ pub struct Metrics {
     pub pushes_coalesced: Counter,
     pub store_latency: Family<OperationLabel, Histogram>,
     pub store_errors: Family<OperationLabel, Counter>,
+    pub limited: Family<crate::security::LimitLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -46,6 +47,7 @@ impl Default for Metrics {
                 Histogram::new(exponential_buckets(0.0001, 2.0, 15))
             }),
             store_errors: Family::default(),
+            limited: Family::default(),
         };
         registry.register(
             "connections",
@@ -81,6 +83,11 @@ impl Default for Metrics {
             "store_errors",
             "Failed store operations",
             metrics.store_errors.clone(),
+        );
+        registry.register(
+            "limited",
+            "Connections, events and requests refused by a security limit",
+            metrics.limited.clone(),
         );
         Self {
             registry,

@@ -36,6 +36,13 @@ pub type Answer = (PostId, u64);
 /// of the post corrects any socket anyway).
 pub const ANSWER_BUFFER: usize = 4096;
 
+/// Why a wish was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WantError {
+    #[error("this connection has viewed {0} different posts, the most allowed")]
+    TooManyPosts(usize),
+}
+
 /// Every session on this process, and how many of them read each post.
 #[derive(Clone)]
 pub struct Sessions {
@@ -44,6 +51,7 @@ pub struct Sessions {
 
 struct Shared {
     answers: mpsc::Sender<Answer>,
+    max_posts_per_session: usize,
     registry: Mutex<Registry>,
     /// Workers running now; shutdown waits for zero.
     busy_workers: AtomicUsize,
@@ -75,6 +83,9 @@ struct SessionState {
     /// Posts whose view this session has counted: a view counts once per session
     /// per post, however often the socket says `viewing`.
     counted: HashSet<PostId>,
+    /// Every post the socket asked for, bounded by `security.max_posts_per_socket`
+    /// so one connection cannot tour the whole site inflating views.
+    visited: HashSet<PostId>,
     worker_running: bool,
     closed: bool,
 }
@@ -100,10 +111,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Sessions {
     /// The sessions of this process, and the receiver of their answers for the
     /// fan-out.
-    pub fn new() -> (Self, mpsc::Receiver<Answer>) {
+    pub fn new(max_posts_per_session: usize) -> (Self, mpsc::Receiver<Answer>) {
         let (answers, answered) = mpsc::channel(ANSWER_BUFFER);
         let shared = Shared {
             answers,
+            max_posts_per_session,
             registry: Mutex::default(),
             busy_workers: AtomicUsize::default(),
             store_errors: LogThrottle::default(),
@@ -131,28 +143,39 @@ impl Sessions {
     ///
     /// This is synchronous on purpose: it runs in the order events arrive (see
     /// `socket.rs`), so the last `viewing` a socket sent is the one that sticks.
-    pub fn want(&self, id: &SessionId, post: PostId) -> Option<Arc<Session>> {
+    pub fn want(&self, id: &SessionId, post: PostId) -> Result<Option<Arc<Session>>, WantError> {
         let session = {
             let mut registry = lock(&self.shared.registry);
-            let session = registry.sessions.get(id).cloned()?;
+            let Some(session) = registry.sessions.get(id).cloned() else {
+                return Ok(None);
+            };
             let mut state = lock(&session.state);
             if state.closed {
-                return None;
+                return Ok(None);
+            }
+            if !state.visited.contains(&post) {
+                let max = self.shared.max_posts_per_session;
+                if state.visited.len() >= max {
+                    return Err(WantError::TooManyPosts(max));
+                }
+                state.visited.insert(post.clone());
             }
             if state.wanted.as_ref() != Some(&post) {
                 if let Some(old) = state.wanted.take() {
                     registry.forget_reader(&old);
                     session.socket.leave(room(&old));
                 }
+                // The room is joined once the store has recorded the reading (see
+                // `viewed`): until then a push would tell this reader a count that
+                // does not include them yet.
                 *registry.local_readers.entry(post.clone()).or_default() += 1;
-                session.socket.join(room(&post));
                 state.wanted = Some(post);
             }
             state.answer_pending = true;
             drop(state);
             session
         };
-        Some(session)
+        Ok(Some(session))
     }
 
     /// The socket closed: forget it here at once. Returns the session, whose
@@ -364,6 +387,9 @@ impl Session {
         if state.wanted.as_ref() != Some(post) || state.closed {
             return false;
         }
+        // Joined under the lock, so a concurrent `want` cannot slip in between and
+        // leave the socket in a room it no longer wants.
+        self.socket.join(room(post));
         drop(state);
         let _ = self
             .socket

@@ -1,28 +1,38 @@
 //! The Socket.IO side: the layer's settings and the `viewing` / disconnect handlers.
 
-use std::convert::Infallible;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use presence_core::{Config, IdError, PostId, SessionId, Store};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use presence_core::viewing::{ViewingError, ViewingRequest};
+use presence_core::{Config, IdError, SessionId, Store};
 use serde_json::{Value, json};
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{SocketIo, TransportType};
-
 use tracing::{Instrument, Span};
 
 use crate::metrics::Metrics;
-use crate::sessions::Sessions;
+use crate::security::{self, Guard, TooManyConnections};
+use crate::sessions::{Sessions, WantError};
 
 /// Tungstenite's read buffer per websocket. The default (128 KiB, shrunk after use)
 /// costs several KiB per idle socket; our frames are tens of bytes. Measured in
 /// `../shared/design.md`: 28.8 → 25.1 KiB per idle socket.
 const WS_READ_BUFFER: usize = 256;
-/// Largest message a client may send. A `viewing` event is under 100 bytes; the
-/// polling transport may batch a few packets in one payload.
-const MAX_CLIENT_MESSAGE: usize = 1024;
+
+/// What every connection's handlers share.
+#[derive(Clone)]
+struct Context {
+    store: Arc<dyn Store>,
+    sessions: Sessions,
+    metrics: Arc<Metrics>,
+    guard: Arc<Guard>,
+    span: Span,
+}
 
 /// Builds the Socket.IO layer with the handlers registered.
 pub fn layer(
@@ -30,33 +40,38 @@ pub fn layer(
     store: Arc<dyn Store>,
     sessions: Sessions,
     metrics: Arc<Metrics>,
+    guard: Arc<Guard>,
     span: Span,
 ) -> (SocketIoLayer, SocketIo) {
+    // One limit for every way in: a `viewing` is under 100 bytes, and the polling
+    // transport may batch a few packets in one payload.
+    let max_message = config.security.max_message_bytes;
     let mut builder = SocketIo::builder()
         .ping_interval(Duration::from_secs(config.server.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.server.ping_timeout_secs))
         .ws_read_buffer_size(WS_READ_BUFFER)
-        .max_payload(MAX_CLIENT_MESSAGE as u64)
-        .ws_max_message_size(MAX_CLIENT_MESSAGE)
-        .ws_max_frame_size(MAX_CLIENT_MESSAGE);
+        .max_payload(max_message as u64)
+        .ws_max_message_size(max_message)
+        .ws_max_frame_size(max_message);
     if config.server.websocket_only {
         builder = builder.transports([TransportType::Websocket]);
     }
     let (layer, io) = builder.build_layer();
 
+    let context = Context {
+        store,
+        sessions,
+        metrics,
+        guard,
+        span,
+    };
     // Handlers are registered in a connect *middleware*: socketioxide runs it before
     // acknowledging the connection, while the connect handler runs only after.
     // A client that emits `viewing` right in its `connect` callback (the 2015 client
     // does) would otherwise race the registration and be silently dropped.
     let register = move |socket: SocketRef| {
-        let store = store.clone();
-        let sessions = sessions.clone();
-        let metrics = metrics.clone();
-        let span = span.clone();
-        async move {
-            register_handlers(&socket, store, sessions, metrics, span);
-            Ok::<(), Infallible>(())
-        }
+        let context = context.clone();
+        async move { register_handlers(&socket, context) }
     };
     io.ns("/", connected.with(register));
     (layer, io)
@@ -66,22 +81,46 @@ async fn connected(socket: SocketRef) {
     tracing::debug!(session = %socket.id, "connected");
 }
 
-fn register_handlers(
-    socket: &SocketRef,
-    store: Arc<dyn Store>,
-    sessions: Sessions,
-    metrics: Arc<Metrics>,
-    span: Span,
-) {
+/// Admits the socket (or refuses it: too many connections from its address) and
+/// registers its handlers.
+fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooManyConnections> {
+    let Context {
+        store,
+        sessions,
+        metrics,
+        guard,
+        span,
+    } = context;
+    // Shared (handlers must be Clone); the slot is given back when the last holder,
+    // the disconnect handler, is dropped after it ran.
+    let permit = match security::client_ip(socket.req_parts(), &guard.trusted_proxies) {
+        Some(ip) => match guard.connections.acquire(ip) {
+            Ok(permit) => Some(Arc::new(permit)),
+            Err(refused) => {
+                guard.refused("connections_per_ip");
+                tracing::warn!(%ip, "{refused}");
+                return Err(refused);
+            }
+        },
+        None => None,
+    };
     let Ok(session) = SessionId::parse(socket.id.as_str()) else {
         // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
         // the socket simply is not counted.
         tracing::error!(sid = %socket.id, "unexpected socket id format");
-        return;
+        return Ok(());
     };
     sessions.add(session.clone(), socket.clone());
     metrics.connections.inc();
     let span = tracing::info_span!(parent: &span, "session", session = %session);
+    let rate = NonZeroU32::new(guard.viewing_per_second).unwrap_or(NonZeroU32::MIN);
+    let limiter = Arc::new(RateLimit {
+        limiter: RateLimiter::direct(
+            Quota::per_second(rate)
+                .allow_burst(rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN))),
+        ),
+        reported: AtomicBool::new(false),
+    });
 
     // The handlers are plain closures returning a future, not async closures:
     // socketioxide calls the closure in the order packets arrive and only then
@@ -89,33 +128,64 @@ fn register_handlers(
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
-        let (metrics, span) = (metrics.clone(), span.clone());
+        let (metrics, guard, span) = (metrics.clone(), guard.clone(), span.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
             let _entered = span.enter();
             metrics.viewing_events.inc();
-            let wanted = payload
-                .map_err(|_| IdError::Missing)
-                .and_then(|value| PostId::from_json(&value))
-                .inspect_err(|error| {
-                    metrics.viewing_rejected.inc();
-                    reject(&socket, error);
-                })
-                .ok()
-                .and_then(|post| {
-                    tracing::debug!(%post, "viewing");
-                    sessions.want(&session, post)
-                });
-            async move {
-                if let Some(wanted) = wanted {
-                    sessions.drive(&wanted, &*store).await;
+            if !limiter.allow() {
+                guard.refused("viewing_per_second");
+                if limiter.first_refusal() {
+                    refuse(
+                        &socket,
+                        "rate_limited",
+                        "too many viewing events; slow down",
+                    );
                 }
+                return None;
             }
-            .instrument(span.clone())
+            let request = payload
+                .map_err(|_| ViewingError::Id(IdError::Missing))
+                .and_then(|value| ViewingRequest::from_json(&value))
+                .and_then(|request| {
+                    guard.check_token(&request)?;
+                    Ok(request)
+                });
+            let request = match request {
+                Ok(request) => request,
+                Err(error) => {
+                    metrics.viewing_rejected.inc();
+                    refuse(&socket, error.code(), &error.to_string());
+                    return None;
+                }
+            };
+            tracing::debug!(post = %request.post, "viewing");
+            let wanted = match sessions.want(&session, request.post) {
+                Ok(wanted) => wanted?,
+                Err(error @ WantError::TooManyPosts(_)) => {
+                    guard.refused("posts_per_socket");
+                    refuse(&socket, "too_many_posts", &error.to_string());
+                    return None;
+                }
+            };
+            let (store, sessions) = (store.clone(), sessions.clone());
+            Some(async move { sessions.drive(&wanted, &*store).await }.instrument(span.clone()))
         }
     };
-    socket.on("viewing", on_viewing);
+    socket.on(
+        "viewing",
+        move |socket: SocketRef, payload: TryData<Value>| {
+            let work = on_viewing(socket, payload);
+            async move {
+                if let Some(work) = work {
+                    work.await;
+                }
+            }
+        },
+    );
 
     socket.on_disconnect(move || {
+        // Dropping the permit gives the address's connection slot back.
+        drop(permit);
         metrics.connections.dec();
         let closed = sessions.remove(&session);
         async move {
@@ -126,13 +196,33 @@ fn register_handlers(
         }
         .instrument(span)
     });
+    Ok(())
+}
+
+/// A socket's `viewing` budget: `viewing_per_second`, with bursts of twice that.
+struct RateLimit {
+    limiter: DefaultDirectRateLimiter,
+    /// Whether the current run of refusals was reported: one error per run, so a
+    /// flood is not answered with a flood.
+    reported: AtomicBool,
+}
+
+impl RateLimit {
+    fn allow(&self) -> bool {
+        let allowed = self.limiter.check().is_ok();
+        if allowed {
+            self.reported.store(false, Ordering::Relaxed);
+        }
+        allowed
+    }
+
+    fn first_refusal(&self) -> bool {
+        !self.reported.swap(true, Ordering::Relaxed)
+    }
 }
 
 /// Tells the client why its `viewing` was refused. Nothing is written anywhere.
-fn reject(socket: &SocketRef, error: &IdError) {
-    tracing::debug!(session = %socket.id, %error, "rejected viewing");
-    let _ = socket.emit(
-        "error",
-        &json!({ "error": error.code(), "message": error.to_string() }),
-    );
+fn refuse(socket: &SocketRef, code: &str, message: &str) {
+    tracing::debug!(code, message, "refused viewing");
+    let _ = socket.emit("error", &json!({ "error": code, "message": message }));
 }

@@ -33,6 +33,15 @@ pub struct Reader {
 
 impl Reader {
     pub async fn connect(url: &str) -> Self {
+        match Self::try_connect(url, &[]).await {
+            Ok(reader) => reader,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Connects with extra HTTP headers (e.g. `X-Forwarded-For`); `Err` if the
+    /// server refuses the connection or does not acknowledge it.
+    pub async fn try_connect(url: &str, headers: &[(&str, &str)]) -> Result<Self, String> {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let on_viewers = {
             let seen = seen.clone();
@@ -87,7 +96,11 @@ impl Reader {
         };
         // Websocket only, like the embed. (rust_socketio's polling-to-websocket
         // upgrade is its own, not what browsers do.)
-        let client = ClientBuilder::new(url)
+        let mut builder = ClientBuilder::new(url);
+        for (name, value) in headers {
+            builder = builder.opening_header(*name, *value);
+        }
+        let client = builder
             .namespace("/")
             .transport_type(TransportType::Websocket)
             .reconnect(false)
@@ -97,14 +110,16 @@ impl Reader {
             .on("error", on_error)
             .connect()
             .await
-            .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+            .map_err(|e| format!("connect to {url}: {e}"))?;
         // Like the official client, send nothing before the server acknowledged the
         // namespace connection: socketioxide drops events that arrive earlier.
-        tokio::time::timeout(UPDATE_WAIT, acknowledged)
-            .await
-            .unwrap_or_else(|_| panic!("{url} did not acknowledge the connection"))
-            .expect("connect callback dropped");
-        Self { client, seen }
+        match tokio::time::timeout(UPDATE_WAIT, acknowledged).await {
+            Ok(Ok(())) => Ok(Self { client, seen }),
+            _ => {
+                let _ = client.disconnect().await;
+                Err(format!("{url} did not acknowledge the connection"))
+            }
+        }
     }
 
     /// Connects and reads `post`, waiting for the server's answer.

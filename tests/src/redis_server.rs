@@ -47,9 +47,14 @@ impl RedisServer {
         redis::Client::open(self.url()).expect("redis url")
     }
 
+    /// A connection for the test's own checks, patient enough for a loaded CI
+    /// machine (redis-rs gives up after 500 ms by default).
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(10)))
+            .set_connection_timeout(Some(Duration::from_secs(10)));
         self.client()
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .expect("connect to test redis")
     }

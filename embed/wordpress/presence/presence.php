@@ -2,7 +2,7 @@
 /**
  * Plugin Name:       Presence
  * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server.
- * Version:           1.0.0
+ * Version:           1.1.0
  * Requires at least: 5.0
  * Requires PHP:      7.2
  * License:           GPL-2.0-or-later
@@ -15,9 +15,13 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'PRESENCE_VERSION', '1.0.0' );
+define( 'PRESENCE_VERSION', '1.1.0' );
+
+/** Default lifetime of a signed view token, in hours. */
+define( 'PRESENCE_TOKEN_HOURS', 48 );
 
 require_once __DIR__ . '/includes/class-presence-widget.php';
+require_once __DIR__ . '/includes/sign-view.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.
@@ -51,6 +55,36 @@ function presence_sanitize_idle( $value ) {
 }
 
 /**
+ * Sanitizes the signing secret. The form sends array( 'value' => …, 'clear' => '1' ):
+ * an empty value keeps the stored secret (the field never shows it), 'clear' removes it.
+ * A plain string (update_option, WP-CLI) is stored as given, trimmed.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function presence_sanitize_signing_secret( $value ) {
+	if ( ! is_array( $value ) ) {
+		return trim( (string) $value );
+	}
+	if ( ! empty( $value['clear'] ) ) {
+		return '';
+	}
+	$secret = isset( $value['value'] ) ? trim( (string) $value['value'] ) : '';
+	return '' !== $secret ? $secret : (string) get_option( 'presence_signing_secret', '' );
+}
+
+/**
+ * Sanitizes the token lifetime: whole hours up to 8760 (a year); 0 or nonsense = the default.
+ *
+ * @param mixed $value Submitted value.
+ * @return int
+ */
+function presence_sanitize_token_hours( $value ) {
+	$hours = absint( $value );
+	return $hours ? min( $hours, 8760 ) : PRESENCE_TOKEN_HOURS;
+}
+
+/**
  * Registers the settings (Settings → Presence).
  */
 function presence_register_settings() {
@@ -72,6 +106,25 @@ function presence_register_settings() {
 			'default'           => 0,
 		)
 	);
+	register_setting(
+		'presence',
+		'presence_signing_secret',
+		array(
+			'type'              => 'string',
+			'sanitize_callback' => 'presence_sanitize_signing_secret',
+			'default'           => '',
+			'show_in_rest'      => false,
+		)
+	);
+	register_setting(
+		'presence',
+		'presence_token_hours',
+		array(
+			'type'              => 'integer',
+			'sanitize_callback' => 'presence_sanitize_token_hours',
+			'default'           => PRESENCE_TOKEN_HOURS,
+		)
+	);
 
 	add_settings_section( 'presence_main', '', '__return_false', 'presence' );
 	add_settings_field(
@@ -89,6 +142,22 @@ function presence_register_settings() {
 		'presence',
 		'presence_main',
 		array( 'label_for' => 'presence_idle_seconds' )
+	);
+	add_settings_field(
+		'presence_signing_secret',
+		__( 'Signing secret', 'presence' ),
+		'presence_field_signing_secret',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_signing_secret' )
+	);
+	add_settings_field(
+		'presence_token_hours',
+		__( 'Token lifetime (hours)', 'presence' ),
+		'presence_field_token_hours',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_token_hours' )
 	);
 }
 add_action( 'admin_init', 'presence_register_settings' );
@@ -114,6 +183,71 @@ function presence_field_idle() {
 		esc_html__( 'seconds', 'presence' )
 	);
 	echo '<p class="description">' . esc_html__( 'A reader whose tab stays hidden this long stops being counted until they come back. 0 = count every open tab.', 'presence' ) . '</p>';
+}
+
+/**
+ * The signing secret, or '' when views are not signed.
+ *
+ * @return string
+ */
+function presence_signing_secret() {
+	return (string) get_option( 'presence_signing_secret', '' );
+}
+
+/**
+ * Renders the signing secret field: a password input that is always empty (the secret is
+ * never printed into the page), saying whether a secret is set.
+ */
+function presence_field_signing_secret() {
+	$set = '' !== presence_signing_secret();
+	printf(
+		'<input type="password" class="regular-text code" id="presence_signing_secret" name="presence_signing_secret[value]" value="" autocomplete="new-password" spellcheck="false" placeholder="%s">',
+		esc_attr( $set ? __( '(set — leave empty to keep it)', 'presence' ) : __( '(not set)', 'presence' ) )
+	);
+	if ( $set ) {
+		echo ' <label><input type="checkbox" name="presence_signing_secret[clear]" value="1"> ' . esc_html__( 'Remove the secret', 'presence' ) . '</label>';
+	}
+	echo '<p class="description">' . ( $set
+		? esc_html__( 'A secret is set: every page signs its view. Enter a new one to replace it.', 'presence' )
+		: esc_html__( 'No secret is set: views are not signed.', 'presence' ) ) . ' '
+		. esc_html__( 'Use the same secret as presence-server. With a secret, the script tag carries a token signed for its post and valid for the lifetime below; a server with require_signed_views refuses views without one.', 'presence' ) . '</p>';
+}
+
+/**
+ * Renders the token lifetime field.
+ */
+function presence_field_token_hours() {
+	printf(
+		'<input type="number" min="1" max="8760" step="1" class="small-text" id="presence_token_hours" name="presence_token_hours" value="%s"> %s',
+		esc_attr( (string) presence_token_hours() ),
+		esc_html__( 'hours', 'presence' )
+	);
+	echo '<p class="description">' . esc_html__( 'How long the token in a page stays valid. Pages are often cached (page cache plugins, CDNs), and a cached page keeps the token it was built with, so this must exceed the longest time a page may be cached: once its token expires, a cached page counts no one until it is rebuilt. Default 48.', 'presence' ) . '</p>';
+}
+
+/**
+ * The token lifetime in hours (1 to 8760).
+ *
+ * @return int
+ */
+function presence_token_hours() {
+	return presence_sanitize_token_hours( get_option( 'presence_token_hours', PRESENCE_TOKEN_HOURS ) );
+}
+
+/**
+ * The data-presence-token for a post, or '' when no signing secret is set. The expiry is
+ * rounded up to a full hour, so every page built within the same hour carries the same token.
+ *
+ * @param int $post_id The post ID.
+ * @return string
+ */
+function presence_view_token( $post_id ) {
+	$secret = presence_signing_secret();
+	if ( '' === $secret ) {
+		return '';
+	}
+	$expiry = ( intdiv( time(), HOUR_IN_SECONDS ) + 1 + presence_token_hours() ) * HOUR_IN_SECONDS;
+	return presence_sign_view( $post_id, $expiry, $secret );
 }
 
 /**
@@ -191,7 +325,7 @@ function presence_enqueue_script() {
 add_action( 'wp_enqueue_scripts', 'presence_enqueue_script' );
 
 /**
- * Adds async, data-post-id and data-presence-idle to the presence script tag.
+ * Adds async, data-post-id, data-presence-idle and data-presence-token to the presence script tag.
  *
  * @param string $tag    The script tag.
  * @param string $handle Script handle.
@@ -209,6 +343,10 @@ function presence_script_tag( $tag, $handle ) {
 	$idle  = (int) get_option( 'presence_idle_seconds', 0 );
 	if ( $idle > 0 ) {
 		$attrs .= ' data-presence-idle="' . esc_attr( (string) $idle ) . '"';
+	}
+	$token = presence_view_token( $id );
+	if ( '' !== $token ) {
+		$attrs .= ' data-presence-token="' . esc_attr( $token ) . '"';
 	}
 	if ( ! preg_match( '/<script[^>]*\sasync[\s=>]/', $tag ) ) {
 		$attrs = ' async' . $attrs;

@@ -13,7 +13,6 @@ use axum::routing::get;
 use presence_core::Store;
 
 use crate::metrics::Metrics;
-use tower_http::cors::{Any, CorsLayer};
 
 pub use self::error::ApiError;
 
@@ -36,14 +35,4 @@ pub fn router(state: AppState) -> Router {
         .route("/presence.js", get(assets::embed_script))
         .route("/", get(assets::demo_page))
         .with_state(state)
-}
-
-/// WordPress runs on another origin than presence-server, so the API and the
-/// polling transport answer CORS requests from any origin. Nothing here uses
-/// cookies, so no credentials are allowed.
-pub fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods(Any)
-        .allow_headers(Any)
 }

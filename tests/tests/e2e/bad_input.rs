@@ -12,7 +12,9 @@ use crate::conformance::api;
 #[tokio::test]
 async fn invalid_post_ids_get_an_error_and_write_nothing() {
     let redis = RedisServer::start();
-    let server = spawn_server(test_config(Some(&redis.url()))).await;
+    let mut config = test_config(Some(&redis.url()));
+    config.security.viewing_per_second = 1000;
+    let server = spawn_server(config).await;
     let reader = Reader::connect(&server.url()).await;
 
     let too_long = "a".repeat(65);
@@ -52,7 +54,11 @@ async fn invalid_post_ids_get_an_error_and_write_nothing() {
     )
     .await;
     for error in reader.errors() {
-        assert_eq!(error["error"], "invalid_post_id", "{error}");
+        let code = error["error"].as_str().unwrap_or_default();
+        assert!(
+            ["invalid_post_id", "invalid_viewing"].contains(&code),
+            "{error}"
+        );
         assert!(
             error["message"].as_str().is_some_and(|m| !m.is_empty()),
             "{error}"
@@ -73,7 +79,10 @@ async fn invalid_post_ids_get_an_error_and_write_nothing() {
 
 #[tokio::test]
 async fn the_last_viewing_wins_however_fast_they_come() {
-    let server = spawn_server(test_config(None)).await;
+    let mut config = test_config(None);
+    config.security.viewing_per_second = 1000;
+    config.security.max_posts_per_socket = 1000;
+    let server = spawn_server(config).await;
     let reader = Reader::connect(&server.url()).await;
     for round in 0..20 {
         let (first, last) = (format!("a{round}"), format!("b{round}"));
@@ -94,10 +103,22 @@ async fn a_flood_of_viewing_events_records_one_session() {
     let bystander = Reader::viewing(&server.url(), "quiet").await;
     let flooder = Reader::connect(&server.url()).await;
     for i in 0..2000 {
-        flooder.view(format!("p{}", i % 50)).await;
+        flooder.view(format!("p{}", i % 40)).await;
     }
-    flooder.view("final").await;
-    flooder.wait_for_count("final", 1).await;
+    // The flood is refused past security.viewing_per_second, with one error.
+    let error = flooder.wait_for_error().await;
+    assert_eq!(error["error"], "rate_limited");
+    // Once the budget refills, the socket works again.
+    eventually(
+        "a viewing after the flood",
+        Duration::from_secs(10),
+        async || {
+            flooder.view("final").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            flooder.count("final")
+        },
+    )
+    .await;
 
     let mut conn = redis.connection().await;
     let sessions: usize = conn.hlen("viewers").await.unwrap();

@@ -16,7 +16,11 @@ const SWITCHING: Duration = Duration::from_secs(4);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_switching_in_parallel_leave_nothing_behind() {
     let redis = RedisServer::start();
-    let server = spawn_server(test_config(Some(&redis.url()))).await;
+    // Real readers switch far less often; this test is about races, not limits.
+    let mut config = test_config(Some(&redis.url()));
+    config.security.viewing_per_second = 1000;
+    config.security.max_connections_per_ip = 1000;
+    let server = spawn_server(config).await;
     let url = server.url();
 
     let mut tasks = Vec::new();

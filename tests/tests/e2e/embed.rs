@@ -1,6 +1,6 @@
 //! The embed (embed/presence.js on embed/demo.html) in headless Chromium against the
 //! real binary (see tests/js/browser), its size as the READMEs state it, and the
-//! WordPress plugin. The memory store throughout: a killed server's sessions are gone
+//! WordPress plugin (lint, and its signed-view token against the protocol's test vector). The memory store throughout: a killed server's sessions are gone
 //! with it, which is what the restart test needs (Redis keeps them until their TTL;
 //! that is tested elsewhere).
 
@@ -190,12 +190,19 @@ fn gzip_9(bytes: &[u8]) -> Vec<u8> {
     output.stdout
 }
 
-/// `php -l` on every PHP file of the WordPress plugin.
+/// `php -l` on every PHP file under embed/wordpress: the plugin and, deliberately, its
+/// tests (embed/wordpress/tests), which are not shipped but must parse too.
 #[test]
 fn the_wordpress_plugin_passes_php_lint() {
     let mut files = Vec::new();
     php_files(&workspace_root().join("embed/wordpress"), &mut files);
     assert!(!files.is_empty(), "no .php files under embed/wordpress");
+    for expected in [SIGN_VIEW_VECTOR, "embed/wordpress/presence/presence.php"] {
+        assert!(
+            files.contains(&workspace_root().join(expected)),
+            "{expected} is not among the linted files: {files:?}"
+        );
+    }
     let mut failures = Vec::new();
     for file in &files {
         let output = std::process::Command::new("php")
@@ -220,6 +227,35 @@ fn the_wordpress_plugin_passes_php_lint() {
         failures.join("\n")
     );
     println!("php -l: {} files without syntax errors", files.len());
+}
+
+const SIGN_VIEW_VECTOR: &str = "embed/wordpress/tests/sign-view-vector.php";
+
+/// The plugin's `presence_sign_view` reproduces the signed-views test vector (secret
+/// "s3cret", post "13", expiry 1767225600), run as
+/// `php embed/wordpress/tests/sign-view-vector.php`, which exits non-zero on a mismatch.
+#[test]
+fn the_wordpress_plugin_signs_views_as_the_server_checks_them() {
+    let output = std::process::Command::new("php")
+        .arg(SIGN_VIEW_VECTOR)
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("php must be installed (see README): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "php {SIGN_VIEW_VECTOR} failed ({}):\n{stdout}{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains(
+            "1767225600.30f5dc30535984a70220aa8216499f8930438b8c23aaaf355302f2beb6739fd5"
+        ),
+        "php {SIGN_VIEW_VECTOR} did not print the token: {stdout}{stderr}"
+    );
+    print!("{stdout}");
 }
 
 fn php_files(dir: &Path, found: &mut Vec<PathBuf>) {

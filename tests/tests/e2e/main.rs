@@ -11,3 +11,4 @@ mod multi_server;
 mod operations;
 mod protocol_2015;
 mod redis_layout;
+mod security;

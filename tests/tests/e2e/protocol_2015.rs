@@ -25,7 +25,12 @@ async fn the_2015_client_works_on_the_memory_store() {
 #[tokio::test]
 async fn no_viewing_is_lost_in_the_connect_race() {
     let redis = RedisServer::start();
-    let server = ServerProcess::start(&[("PRESENCE_REDIS__URL", &redis.url())]).await;
+    // All 2,000 clients come from 127.0.0.1.
+    let server = ServerProcess::start(&[
+        ("PRESENCE_REDIS__URL", &redis.url()),
+        ("PRESENCE_SECURITY__MAX_CONNECTIONS_PER_IP", "5000"),
+    ])
+    .await;
     let output = node_script(
         "connect-race.mjs",
         &[

@@ -1,0 +1,86 @@
+//! Defences against hostile clients: origin allowlist, per-address connection cap,
+//! per-socket rate and post limits, signed views. See docs/security.md.
+
+mod client_ip;
+mod connections;
+mod origin;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use presence_core::config::SecurityConfig;
+use presence_core::origin::OriginPolicy;
+use presence_core::signing::{self, TokenError};
+use presence_core::viewing::ViewingRequest;
+use prometheus_client::encoding::EncodeLabelSet;
+
+pub use self::client_ip::client_ip;
+pub use self::connections::{ConnectionLimiter, TooManyConnections};
+pub use self::origin::{cors, refuse_foreign_origins};
+use crate::metrics::Metrics;
+
+/// Which limit refused something, for `presence_limited_total{limit}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabel {
+    pub limit: &'static str,
+}
+
+/// Everything the handlers need to enforce the security settings.
+pub struct Guard {
+    pub origins: OriginPolicy,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub connections: ConnectionLimiter,
+    pub viewing_per_second: u32,
+    view_secret: String,
+    require_signed_views: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl Guard {
+    pub fn new(config: &SecurityConfig, metrics: Arc<Metrics>) -> Self {
+        let origins = OriginPolicy::new(&config.allowed_origins);
+        if origins.allows_any() {
+            tracing::warn!(
+                "security.allowed_origins is empty: any web site may connect and read counts; \
+                 set it to your sites' origins in production"
+            );
+        }
+        Self {
+            origins,
+            trusted_proxies: config.trusted_proxies.clone(),
+            connections: ConnectionLimiter::new(config.max_connections_per_ip),
+            viewing_per_second: config.viewing_per_second,
+            view_secret: config.view_secret.clone(),
+            require_signed_views: config.require_signed_views,
+            metrics,
+        }
+    }
+
+    /// Counts a refusal by `limit`.
+    pub fn refused(&self, limit: &'static str) {
+        self.metrics
+            .limited
+            .get_or_create(&LimitLabel { limit })
+            .inc();
+    }
+
+    /// Checks a view's token: required when `require_signed_views`, verified
+    /// whenever a secret is configured and a token is given.
+    pub fn check_token(&self, request: &ViewingRequest) -> Result<(), TokenError> {
+        if self.view_secret.is_empty() {
+            return Ok(());
+        }
+        match &request.token {
+            None if self.require_signed_views => Err(TokenError::Missing),
+            None => Ok(()),
+            Some(token) => signing::verify(&self.view_secret, &request.post, token, unix_now()),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
