@@ -11,6 +11,7 @@ pub struct RedisServer {
     extra_args: Vec<String>,
     child: Option<Child>,
     dir: PathBuf,
+    tls: bool,
 }
 
 impl RedisServer {
@@ -30,9 +31,49 @@ impl RedisServer {
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             child: None,
             dir,
+            tls: false,
         };
         redis.launch();
         redis
+    }
+
+    /// Starts a TLS-only Redis with a certificate from a throwaway CA. Clients
+    /// must trust [`RedisServer::ca_file`] (rustls reads `SSL_CERT_FILE`).
+    pub fn start_tls() -> Self {
+        let port = free_redis_port();
+        let dir =
+            std::env::temp_dir().join(format!("presence-redis-tls-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create redis dir");
+        make_certificates(&dir);
+        let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let extra_args = vec![
+            "--port".into(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        let mut redis = Self {
+            port,
+            extra_args,
+            child: None,
+            dir,
+            tls: true,
+        };
+        redis.launch();
+        redis
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.crt")
     }
 
     pub fn port(&self) -> u16 {
@@ -40,7 +81,8 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     pub fn client(&self) -> redis::Client {
@@ -74,8 +116,11 @@ impl RedisServer {
     }
 
     fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let mut command = Command::new("redis-server");
+        if !self.tls {
+            command.args(["--port", &self.port.to_string()]);
+        }
+        let child = command
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &self.dir.to_string_lossy()])
             .args(&self.extra_args)
@@ -86,15 +131,95 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(mut conn) = self.client().get_connection()
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
+            if self.answers_ping() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("redis-server on port {} did not start", self.port);
     }
+}
+
+impl RedisServer {
+    /// Whether the server is up: PING over plain TCP, or `redis-cli --tls` (the
+    /// test process itself does not trust the throwaway CA). A server that wants a
+    /// password answers NOAUTH, which also means it is up.
+    fn answers_ping(&self) -> bool {
+        if self.tls {
+            let ca = self.ca_file();
+            return Command::new("redis-cli")
+                .args(["--tls", "--cacert", &ca.to_string_lossy()])
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "PING"])
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("PONG"));
+        }
+        match self.client().get_connection() {
+            Ok(mut conn) => match redis::cmd("PING").query::<String>(&mut conn) {
+                Ok(_) => true,
+                Err(error) => error.to_string().contains("NOAUTH"),
+            },
+            Err(error) => error.to_string().contains("NOAUTH"),
+        }
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl must be installed");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("write san.ext");
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=presence test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 impl Drop for RedisServer {

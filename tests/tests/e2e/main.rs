@@ -10,5 +10,6 @@ mod gc;
 mod multi_server;
 mod operations;
 mod protocol_2015;
+mod redis_auth;
 mod redis_layout;
 mod security;
