@@ -27,6 +27,7 @@ pub struct Config {
     pub fanout: FanoutConfig,
     pub gc: GcConfig,
     pub security: SecurityConfig,
+    pub notices: NoticesConfig,
     pub log: LogConfig,
 }
 
@@ -152,6 +153,28 @@ impl Default for SecurityConfig {
             max_message_bytes: 512,
             view_secret: String::new(),
             require_signed_views: false,
+        }
+    }
+}
+
+/// Notices pushed to readers; see docs/notices.md.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticesConfig {
+    /// Bearer token for the notice endpoints; empty turns them off.
+    pub token: String,
+    pub max_text_chars: usize,
+    pub per_post_per_minute: u32,
+    pub site_per_minute: u32,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            token: String::new(),
+            max_text_chars: 280,
+            per_post_per_minute: 6,
+            site_per_minute: 2,
         }
     }
 }
@@ -290,6 +313,32 @@ impl Config {
             ));
         }
         self.validate_security()?;
+        let notices = &self.notices;
+        if !notices.token.is_empty() && notices.token.len() < 16 {
+            return Err(ConfigError::invalid(
+                "notices.token",
+                "(hidden)",
+                "at least 16 characters (a long random string), or empty to turn notices off",
+            ));
+        }
+        check_range(
+            "notices.max_text_chars",
+            notices.max_text_chars as u64,
+            1,
+            2000,
+        )?;
+        check_range(
+            "notices.per_post_per_minute",
+            u64::from(notices.per_post_per_minute),
+            1,
+            600,
+        )?;
+        check_range(
+            "notices.site_per_minute",
+            u64::from(notices.site_per_minute),
+            1,
+            600,
+        )?;
         if self.server.node.len() > 64 || self.server.node.chars().any(char::is_control) {
             return Err(ConfigError::invalid(
                 "server.node",

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::IdError;
@@ -24,9 +24,23 @@ pub const MAX_NUMERIC_POST_ID: u64 = (1 << 53) - 1;
 ///
 /// Held as its canonical string form, because that is how it appears in keys, rooms
 /// and on the wire (`postId` is always sent as a string for the 2015 client).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct PostId(String);
+
+impl TryFrom<String> for PostId {
+    type Error = IdError;
+
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        check_token(&raw).map(|()| Self(raw))
+    }
+}
+
+impl From<PostId> for String {
+    fn from(post: PostId) -> String {
+        post.0
+    }
+}
 
 impl PostId {
     /// Parses an id from text, such as an HTTP path segment or a Redis value.

@@ -56,6 +56,31 @@ impl Keys {
         format!("{}presence:changes", self.prefix)
     }
 
+    /// The channel on which admitted notices go to every server for delivery.
+    pub fn notices_channel(&self) -> String {
+        format!("{}presence:notices", self.prefix)
+    }
+
+    /// The documented channel on which other programs submit notices; servers
+    /// validate and rate-limit them exactly like the HTTP API's.
+    pub fn notice_submissions_channel(&self) -> String {
+        format!("{}presence:notices:submit", self.prefix)
+    }
+
+    /// Fixed-window counter of notices for one post, or for the site (`None`).
+    pub fn notice_rate(&self, post: Option<&PostId>) -> String {
+        match post {
+            Some(post) => format!("{}notices:rate:post:{post}", self.prefix),
+            None => format!("{}notices:rate:site", self.prefix),
+        }
+    }
+
+    /// Marks a submission as admitted, so the servers that all receive it from
+    /// Redis admit it once.
+    pub fn notice_seen(&self, digest: &str) -> String {
+        format!("{}notices:seen:{digest}", self.prefix)
+    }
+
     /// A throwaway key gc sets with a 1 ms TTL to prove that expiry events arrive.
     pub fn expiry_probe(&self, token: &str) -> String {
         format!("{}presence:gc-probe:{token}", self.prefix)

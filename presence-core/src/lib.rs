@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod notice;
 pub mod origin;
 pub mod reaper;
 pub mod shutdown;

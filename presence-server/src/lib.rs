@@ -13,6 +13,7 @@ pub mod http;
 mod keepalive;
 mod log_throttle;
 mod metrics;
+mod notices;
 mod security;
 mod sessions;
 mod socket;
@@ -72,10 +73,18 @@ pub async fn run(
         span.clone(),
     );
     let origin_log = Arc::new(log_throttle::LogThrottle::default());
+    let notice_rules = notices::NoticeRules {
+        max_text_chars: config.notices.max_text_chars,
+        per_post_per_minute: config.notices.per_post_per_minute,
+        site_per_minute: config.notices.site_per_minute,
+    };
     let app = http::router(AppState {
         store: store.clone(),
         metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
+        notice_token: (!config.notices.token.is_empty())
+            .then(|| config.notices.token.as_str().into()),
+        notice_rules: notice_rules.clone(),
     })
     .layer(socket_layer)
     .layer(axum::middleware::from_fn_with_state(
@@ -91,9 +100,19 @@ pub async fn run(
         io.clone(),
         sessions.clone(),
         &config.fanout,
-        metrics,
+        metrics.clone(),
         resynced.clone(),
         answers,
+    );
+    let delivering = tokio::spawn(
+        notices::run(
+            store.clone(),
+            io.clone(),
+            notice_rules,
+            metrics,
+            background.child_token(),
+        )
+        .instrument(span.clone()),
     );
     let fanning_out = tokio::spawn(
         fanout
@@ -137,7 +156,7 @@ pub async fn run(
     // Stop pushing and refreshing first: nothing may touch the sockets or
     // re-register sessions while they are being removed.
     background.cancel();
-    let _ = tokio::join!(fanning_out, keeping_alive);
+    let _ = tokio::join!(fanning_out, keeping_alive, delivering);
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(config.server.shutdown_timeout_secs);
     let removed = tokio::time::timeout_at(deadline, async {

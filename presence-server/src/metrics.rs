@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use presence_core::notice::Notice;
+use presence_core::store::Admission;
 use presence_core::{Change, PostId, PostStats, SessionId, Store, StoreError, Viewing};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -30,6 +32,7 @@ pub struct Metrics {
     pub store_latency: Family<OperationLabel, Histogram>,
     pub store_errors: Family<OperationLabel, Counter>,
     pub limited: Family<crate::security::LimitLabel, Counter>,
+    pub notices_delivered: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +51,7 @@ impl Default for Metrics {
             }),
             store_errors: Family::default(),
             limited: Family::default(),
+            notices_delivered: Counter::default(),
         };
         registry.register(
             "connections",
@@ -88,6 +92,11 @@ impl Default for Metrics {
             "limited",
             "Connections, events and requests refused by a security limit",
             metrics.limited.clone(),
+        );
+        registry.register(
+            "notices_delivered",
+            "Notices emitted to this process's sockets (one per notice, not per socket)",
+            metrics.notices_delivered.clone(),
         );
         Self {
             registry,
@@ -178,5 +187,26 @@ impl Store for MeteredStore {
 
     fn changes(&self) -> broadcast::Receiver<Change> {
         self.inner.changes()
+    }
+
+    async fn admit_notice(
+        &self,
+        notice: &Notice,
+        per_minute: u32,
+        dedupe: Option<&str>,
+    ) -> Result<Admission, StoreError> {
+        self.measure(
+            "admit_notice",
+            self.inner.admit_notice(notice, per_minute, dedupe),
+        )
+        .await
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.inner.notices()
+    }
+
+    fn notice_submissions(&self) -> broadcast::Receiver<String> {
+        self.inner.notice_submissions()
     }
 }

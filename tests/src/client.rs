@@ -24,6 +24,7 @@ struct Seen {
     /// `viewing`, so this counts answers.
     answers: usize,
     errors: Vec<Value>,
+    notices: Vec<Value>,
 }
 
 pub struct Reader {
@@ -83,6 +84,18 @@ impl Reader {
                 .boxed()
             }
         };
+        let on_notice = {
+            let seen = seen.clone();
+            move |payload: Payload, _: Client| {
+                let seen = seen.clone();
+                async move {
+                    if let Payload::Text(values) = payload {
+                        seen.lock().unwrap().notices.extend(values);
+                    }
+                }
+                .boxed()
+            }
+        };
         let (connected, acknowledged) = tokio::sync::oneshot::channel::<()>();
         let connected = Arc::new(Mutex::new(Some(connected)));
         let on_connect = move |_: Payload, _: Client| {
@@ -108,6 +121,7 @@ impl Reader {
             .on("viewers", on_viewers)
             .on("views", on_views)
             .on("error", on_error)
+            .on("notice", on_notice)
             .connect()
             .await
             .map_err(|e| format!("connect to {url}: {e}"))?;
@@ -169,6 +183,11 @@ impl Reader {
 
     pub fn history(&self) -> Vec<(String, u64)> {
         self.seen.lock().unwrap().history.clone()
+    }
+
+    /// Every `notice` received, in order.
+    pub fn notices(&self) -> Vec<Value> {
+        self.seen.lock().unwrap().notices.clone()
     }
 
     pub fn errors(&self) -> Vec<Value> {

@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::{CHANGE_BUFFER, Change, PostStats, Store, Viewing};
+use super::{Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Store, Viewing};
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
+use crate::notice::Notice;
 
 /// How often expired sessions are looked for. Redis expires keys within about the
 /// same time when it is not busy.
@@ -29,6 +30,11 @@ struct Shared {
     state: Mutex<State>,
     ttl: Duration,
     changes: broadcast::Sender<Change>,
+    notices: broadcast::Sender<Notice>,
+    /// Never sent on: there is no Redis channel to submit notices to.
+    submissions: broadcast::Sender<String>,
+    /// Fixed-window notice counters per scope (`None` = the site).
+    notice_windows: Mutex<HashMap<Option<PostId>, (Instant, u32)>>,
 }
 
 #[derive(Default)]
@@ -70,6 +76,9 @@ impl MemoryStore {
             state: Mutex::new(State::default()),
             ttl: session_ttl,
             changes,
+            notices: broadcast::channel(256).0,
+            submissions: broadcast::channel(1).0,
+            notice_windows: Mutex::default(),
         });
         tokio::spawn(expire_sessions(Arc::downgrade(&shared)));
         Self { shared }
@@ -240,5 +249,38 @@ impl Store for MemoryStore {
 
     fn changes(&self) -> broadcast::Receiver<Change> {
         self.shared.changes.subscribe()
+    }
+
+    async fn admit_notice(
+        &self,
+        notice: &Notice,
+        per_minute: u32,
+        _dedupe: Option<&str>,
+    ) -> Result<Admission, StoreError> {
+        let now = Instant::now();
+        {
+            let mut windows = self
+                .shared
+                .notice_windows
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let window = Duration::from_secs(NOTICE_WINDOW_SECS);
+            windows.retain(|_, (started, _)| now.duration_since(*started) < window);
+            let (_, sent) = windows.entry(notice.post_id.clone()).or_insert((now, 0));
+            *sent += 1;
+            if *sent > per_minute {
+                return Ok(Admission::RateLimited);
+            }
+        }
+        let _ = self.shared.notices.send(notice.clone());
+        Ok(Admission::Sent)
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.shared.notices.subscribe()
+    }
+
+    fn notice_submissions(&self) -> broadcast::Receiver<String> {
+        self.shared.submissions.subscribe()
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
+use crate::notice::Notice;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::{ReapOutcome, RedisStore};
@@ -37,6 +38,20 @@ pub struct Viewing {
 pub struct PostStats {
     pub viewers: u64,
     pub views: u64,
+}
+
+/// The window of the notice rate limits.
+pub const NOTICE_WINDOW_SECS: u64 = 60;
+
+/// What became of a notice offered to [`Store::admit_notice`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// On its way to every server.
+    Sent,
+    /// Its scope (post or site) had its quota for the current minute.
+    RateLimited,
+    /// This submission was already admitted (by another server).
+    Duplicate,
 }
 
 /// An announcement on the changes channel.
@@ -87,4 +102,21 @@ pub trait Store: Send + Sync + 'static {
     /// Announcements of changed posts, from this and every other process.
     /// A lagging receiver gets `RecvError::Lagged`, which means [`Change::Resync`].
     fn changes(&self) -> broadcast::Receiver<Change>;
+
+    /// Offers a notice for delivery: at most `per_minute` per scope (its post, or
+    /// the site) across all processes, and once per `dedupe` key if given.
+    async fn admit_notice(
+        &self,
+        notice: &Notice,
+        per_minute: u32,
+        dedupe: Option<&str>,
+    ) -> Result<Admission, StoreError>;
+
+    /// Admitted notices, from this and every other process, for delivery to this
+    /// process's sockets.
+    fn notices(&self) -> broadcast::Receiver<Notice>;
+
+    /// Raw notices submitted by other programs on the Redis channel, still to be
+    /// validated and admitted. The in-memory store has no such channel.
+    fn notice_submissions(&self) -> broadcast::Receiver<String>;
 }

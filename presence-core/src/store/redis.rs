@@ -11,11 +11,12 @@ use futures_util::StreamExt;
 use redis::{ErrorKind, Pipeline, RedisError, Script, ServerErrorKind};
 use tokio::sync::broadcast;
 
-use super::{CHANGE_BUFFER, Change, PostStats, Store, Viewing};
+use super::{Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Store, Viewing};
 use crate::config::RedisConfig;
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
 use crate::keys::Keys;
+use crate::notice::Notice;
 
 /// How long a request waits for a pooled connection, or for a new one to Redis.
 /// Short, so a dead Redis turns into a quick error instead of stuck sockets.
@@ -35,8 +36,25 @@ struct Shared {
     view: Script,
     leave: Script,
     leave_many: Script,
-    /// Started on the first [`Store::changes`] call; gc never needs it.
-    changes: OnceLock<broadcast::Sender<Change>>,
+    admit_notice: Script,
+    /// Started on first use; gc never needs it.
+    channels: OnceLock<Channels>,
+}
+
+/// What the one pub/sub connection of a server process hands on.
+#[derive(Clone)]
+struct Channels {
+    changes: broadcast::Sender<Change>,
+    notices: broadcast::Sender<Notice>,
+    submissions: broadcast::Sender<String>,
+}
+
+impl Channels {
+    fn nobody_listens(&self) -> bool {
+        self.changes.receiver_count() == 0
+            && self.notices.receiver_count() == 0
+            && self.submissions.receiver_count() == 0
+    }
 }
 
 /// What a reap did.
@@ -86,7 +104,8 @@ impl RedisStore {
                 view: Script::new(include_str!("scripts/view.lua")),
                 leave: Script::new(include_str!("scripts/leave.lua")),
                 leave_many: Script::new(include_str!("scripts/leave_many.lua")),
-                changes: OnceLock::new(),
+                admit_notice: Script::new(include_str!("scripts/admit_notice.lua")),
+                channels: OnceLock::new(),
             }),
         })
     }
@@ -279,16 +298,29 @@ impl RedisStore {
             .ok_or_else(|| StoreError::Protocol("leave script returned nothing".into()))
     }
 
-    /// Listens on the changes channel for as long as anyone holds a receiver,
-    /// reconnecting after a lost connection (logged once per outage).
-    async fn listen_for_changes(self, sender: broadcast::Sender<Change>) {
+    /// The subscription, started on first use.
+    fn channels(&self) -> &Channels {
+        self.shared.channels.get_or_init(|| {
+            let channels = Channels {
+                changes: broadcast::channel(CHANGE_BUFFER).0,
+                notices: broadcast::channel(256).0,
+                submissions: broadcast::channel(256).0,
+            };
+            tokio::spawn(self.clone().listen(channels.clone()));
+            channels
+        })
+    }
+
+    /// Listens on the changes and notice channels for as long as anyone holds a
+    /// receiver, reconnecting after a lost connection (logged once per outage).
+    async fn listen(self, channels: Channels) {
         let mut backoff = Duration::from_millis(100);
         let mut down = false;
         loop {
-            match self.forward_changes(&sender).await {
+            match self.forward(&channels).await {
                 Ok(Forwarding::NobodyListens) => return,
                 Ok(Forwarding::ConnectionLost) => {
-                    tracing::warn!("changes channel lost; resubscribing");
+                    tracing::warn!("pub/sub connection lost; resubscribing");
                     backoff = Duration::from_millis(100);
                 }
                 Err(error) if !down => {
@@ -297,7 +329,7 @@ impl RedisStore {
                 }
                 Err(_) => {}
             }
-            if sender.receiver_count() == 0 {
+            if channels.nobody_listens() {
                 return;
             }
             tokio::time::sleep(backoff).await;
@@ -307,26 +339,40 @@ impl RedisStore {
 
     /// One subscription's life. It starts with [`Change::Resync`]: whatever was
     /// published while we were not subscribed is lost.
-    async fn forward_changes(
-        &self,
-        sender: &broadcast::Sender<Change>,
-    ) -> Result<Forwarding, RedisError> {
-        let channel = self.shared.keys.changes_channel();
+    async fn forward(&self, channels: &Channels) -> Result<Forwarding, RedisError> {
+        let keys = &self.shared.keys;
+        let (changes, notices, submissions) = (
+            keys.changes_channel(),
+            keys.notices_channel(),
+            keys.notice_submissions_channel(),
+        );
         let mut pubsub = self.shared.client.get_async_pubsub().await?;
-        pubsub.subscribe(&channel).await?;
-        tracing::debug!(%channel, "subscribed to changes");
-        if sender.send(Change::Resync).is_err() {
-            return Ok(Forwarding::NobodyListens);
-        }
+        pubsub
+            .subscribe(&[&changes, &notices, &submissions])
+            .await?;
+        tracing::debug!("subscribed to changes and notices");
+        let _ = channels.changes.send(Change::Resync);
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
-            let post = message
-                .get_payload::<String>()
-                .ok()
-                .and_then(|payload| PostId::parse(&payload).ok());
-            if let Some(post) = post
-                && sender.send(Change::Post(post)).is_err()
-            {
+            let Ok(payload) = message.get_payload::<String>() else {
+                continue;
+            };
+            let channel = message.get_channel_name();
+            if channel == changes {
+                if let Ok(post) = PostId::parse(&payload) {
+                    let _ = channels.changes.send(Change::Post(post));
+                }
+            } else if channel == notices {
+                match serde_json::from_str::<Notice>(&payload) {
+                    Ok(notice) => {
+                        let _ = channels.notices.send(notice);
+                    }
+                    Err(error) => tracing::warn!(%error, "dropped a malformed admitted notice"),
+                }
+            } else if channel == submissions {
+                let _ = channels.submissions.send(payload);
+            }
+            if channels.nobody_listens() {
                 return Ok(Forwarding::NobodyListens);
             }
         }
@@ -470,13 +516,45 @@ impl Store for RedisStore {
     }
 
     fn changes(&self) -> broadcast::Receiver<Change> {
-        self.shared
-            .changes
-            .get_or_init(|| {
-                let (sender, _) = broadcast::channel(CHANGE_BUFFER);
-                tokio::spawn(self.clone().listen_for_changes(sender.clone()));
-                sender
-            })
-            .subscribe()
+        self.channels().changes.subscribe()
+    }
+
+    async fn admit_notice(
+        &self,
+        notice: &Notice,
+        per_minute: u32,
+        dedupe: Option<&str>,
+    ) -> Result<Admission, StoreError> {
+        let keys = &self.shared.keys;
+        let payload = serde_json::to_string(notice)
+            .map_err(|e| StoreError::Protocol(format!("cannot encode a notice: {e}")))?;
+        let mut conn = self.connection().await?;
+        let answer: String = self
+            .shared
+            .admit_notice
+            .key(keys.notice_rate(notice.post_id.as_ref()))
+            .key(keys.notice_seen(dedupe.unwrap_or(&notice.id)))
+            .arg(per_minute)
+            .arg(NOTICE_WINDOW_SECS)
+            .arg(payload)
+            .arg(keys.notices_channel())
+            .invoke_async(&mut conn)
+            .await?;
+        match answer.as_str() {
+            "sent" => Ok(Admission::Sent),
+            "rate_limited" => Ok(Admission::RateLimited),
+            "duplicate" => Ok(Admission::Duplicate),
+            other => Err(StoreError::Protocol(format!(
+                "admit_notice answered {other:?}"
+            ))),
+        }
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.channels().notices.subscribe()
+    }
+
+    fn notice_submissions(&self) -> broadcast::Receiver<String> {
+        self.channels().submissions.subscribe()
     }
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use presence_core::notice::NoticeError;
 use presence_core::{IdError, StoreError};
 use serde_json::json;
 use thiserror::Error;
@@ -15,6 +16,14 @@ pub enum ApiError {
     BadIdList { max: usize },
     #[error("the store is unavailable")]
     Unavailable(#[from] StoreError),
+    #[error("{0}")]
+    BadNotice(#[from] NoticeError),
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("notices to this post or site are rate limited; try again in a minute")]
+    NoticeRateLimited,
+    #[error("not found")]
+    NotFound,
 }
 
 impl ApiError {
@@ -23,6 +32,10 @@ impl ApiError {
             ApiError::BadPostId(error) => (StatusCode::BAD_REQUEST, error.code()),
             ApiError::BadIdList { .. } => (StatusCode::BAD_REQUEST, "invalid_id_list"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadNotice(_) => (StatusCode::BAD_REQUEST, "invalid_notice"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::NoticeRateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         }
     }
 }

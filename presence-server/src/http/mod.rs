@@ -5,11 +5,13 @@ mod assets;
 mod error;
 mod health;
 mod metrics;
+mod notices;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use presence_core::Store;
 
 use crate::metrics::Metrics;
@@ -22,6 +24,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub max_batch_ids: usize,
+    /// `None`: notices are off and their endpoints answer 404.
+    pub notice_token: Option<Arc<str>>,
+    pub notice_rules: crate::notices::NoticeRules,
 }
 
 /// The HTTP routes, without the Socket.IO layer, so tests can drive them alone.
@@ -32,6 +37,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/notices", post(notices::to_site))
+        .route("/api/posts/{post_id}/notices", post(notices::to_post))
+        // Larger than a notice may be, so an oversized one gets our 400 with a
+        // reason; far larger bodies are cut off by axum (413).
+        .layer(DefaultBodyLimit::max(64 * 1024))
         .route("/presence.js", get(assets::embed_script))
         .route("/", get(assets::demo_page))
         .with_state(state)

@@ -8,6 +8,7 @@ mod conformance;
 mod embed;
 mod gc;
 mod multi_server;
+mod notices;
 mod operations;
 mod protocol_2015;
 mod redis_auth;
