@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use presence_core::{Config, telemetry};
+use presence_core::Config;
 
 /// Removes presence sessions whose keys expired, and reconciles the reader sets.
 #[derive(Parser)]
@@ -17,21 +17,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(args.config.as_deref()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
-    telemetry::init(config.log.format);
-    match collect(config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("presence-gc: {error:#}");
-            ExitCode::FAILURE
-        }
+    match presence_core::cli::start(args.config.as_deref()) {
+        Ok(config) => presence_core::cli::finish("presence-gc", collect(config)),
+        Err(code) => code,
     }
 }
 

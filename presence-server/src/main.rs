@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use presence_core::{Config, telemetry};
+use presence_core::Config;
 
 /// Live reader counts for WordPress posts, over Socket.IO and HTTP.
 #[derive(Parser)]
@@ -18,21 +18,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(args.config.as_deref()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
-    telemetry::init(config.log.format);
-    match serve(config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error:#}");
-            eprintln!("presence-server: {error:#}");
-            ExitCode::FAILURE
-        }
+    match presence_core::cli::start(args.config.as_deref()) {
+        Ok(config) => presence_core::cli::finish("presence-server", serve(config)),
+        Err(code) => code,
     }
 }
 

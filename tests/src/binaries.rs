@@ -244,14 +244,7 @@ impl GcProcess {
 
     /// The value of one counter or gauge sample, e.g. `presence_gc_sweeps_total`.
     pub async fn metric(&self, name: &str) -> Option<f64> {
-        let text = self.metrics().await?;
-        text.lines().find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
+        crate::metrics::sample(&self.metrics().await?, name)
     }
 
     /// Runs gc to completion (it should fail at start) and returns its exit code and

@@ -8,6 +8,7 @@
 
 pub mod binaries;
 pub mod client;
+pub mod metrics;
 pub mod node;
 pub mod ports;
 pub mod redis_server;

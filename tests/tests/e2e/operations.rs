@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use presence_tests::binaries::{binary, workspace_root};
 use presence_tests::client::UPDATE_WAIT;
+use presence_tests::metrics::{sample, scrape};
 use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess, eventually};
 use redis::AsyncCommands;
 
@@ -216,12 +217,7 @@ async fn metrics_are_exposed_and_move() {
     let url = redis.url();
     let server = ServerProcess::start(&[("PRESENCE_REDIS__URL", &url)]).await;
     let metric = async |name: &str| -> f64 {
-        let text = reqwest::get(format!("{}/metrics", server.url()))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = scrape(&server.url()).await;
         sample(&text, name).unwrap_or_else(|| panic!("{name} missing from\n{text}"))
     };
     for name in [
@@ -276,28 +272,12 @@ async fn a_large_room_is_pushed_once_per_interval() {
         .map(|(_, n)| *n)
         .collect();
     assert_eq!(pushed, [4], "two joins, one push");
-    let text = reqwest::get(format!("{}/metrics", server.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&server.url()).await;
     assert!(
         sample(&text, "presence_pushes_coalesced_total") >= Some(1.0),
         "{text}"
     );
     assert_eq!(api(&server.url(), "/api/posts/hot").await["viewers"], 4);
-}
-
-/// The value of one sample line `name value` of a Prometheus text page.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        line.strip_prefix(name)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 #[tokio::test]

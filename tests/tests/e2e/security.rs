@@ -124,12 +124,7 @@ async fn connections_per_address_are_capped() {
         async || Reader::try_connect(&url, &[]).await.ok(),
     )
     .await;
-    let metrics = reqwest::get(format!("{url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = presence_tests::metrics::scrape(&url).await;
     assert!(
         metrics.contains("presence_limited_total{limit=\"connections_per_ip\"}"),
         "{metrics}"
