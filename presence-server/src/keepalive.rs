@@ -20,6 +20,10 @@ use crate::sessions::Sessions;
 
 /// Sessions refreshed per round trip.
 const BATCH: usize = 1000;
+/// How soon a session whose view failed (a timeout under load, a short outage)
+/// is tried again, independently of the keep-alive interval.
+const RETRY_FAILED_EVERY: Duration = Duration::from_secs(1);
+
 /// Store calls in flight while re-registering after an outage: enough to be quick,
 /// few enough not to exhaust the connection pool.
 const REREGISTER_CONCURRENCY: usize = 16;
@@ -36,11 +40,17 @@ pub async fn run(
     let errors = LogThrottle::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retry = tokio::time::interval(RETRY_FAILED_EVERY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
             () = resynced.notified() => {}
+            _ = retry.tick() => {
+                reregister(&*store, &sessions).await;
+                continue;
+            }
         }
         refresh(&*store, &sessions, &errors).await;
         reregister(&*store, &sessions).await;

@@ -112,7 +112,9 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     };
     sessions.add(session.clone(), socket.clone());
     metrics.connections.inc();
-    let span = tracing::info_span!(parent: &span, "session", session = %session);
+    // A debug span: at the default info level it is disabled and costs a reader
+    // nothing; with debug logging every line of the session carries its id.
+    let span = tracing::debug_span!(parent: &span, "session", session = %session);
     let rate = NonZeroU32::new(guard.viewing_per_second).unwrap_or(NonZeroU32::MIN);
     let limiter = Arc::new(RateLimit {
         limiter: RateLimiter::direct(

@@ -6,7 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Manager, Pool, Runtime};
+use redis::AsyncConnectionConfig;
 use futures_util::StreamExt;
 use redis::{ErrorKind, Pipeline, RedisError, Script, ServerErrorKind};
 use tokio::sync::broadcast;
@@ -21,6 +22,12 @@ use crate::notice::Notice;
 /// How long a request waits for a pooled connection, or for a new one to Redis.
 /// Short, so a dead Redis turns into a quick error instead of stuck sockets.
 const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one command may take to answer. redis-rs defaults to 500 ms, which a
+/// loaded 2-core machine exceeds under a join storm while Redis itself answers in
+/// microseconds: the timeouts then fail views that would have succeeded. A Redis
+/// that is really gone refuses or resets connections, which is noticed at once.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Cheap to clone: every clone shares the pool and the changes listener.
 #[derive(Clone)]
@@ -82,18 +89,17 @@ impl RedisStore {
         session_ttl: Duration,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(config.url.as_str())?;
-        let mut pool_config = deadpool_redis::Config::from_url(config.url.as_str());
-        pool_config.pool = Some(PoolConfig {
-            max_size: config.pool_size,
-            timeouts: Timeouts {
-                wait: Some(POOL_TIMEOUT),
-                create: Some(POOL_TIMEOUT),
-                recycle: Some(POOL_TIMEOUT),
-            },
-            ..PoolConfig::default()
-        });
-        let pool = pool_config
-            .create_pool(Some(Runtime::Tokio1))
+        let connection_config = AsyncConnectionConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(POOL_TIMEOUT));
+        let manager = Manager::new_with_config(config.url.as_str(), connection_config)?;
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
             .map_err(|e| StoreError::Protocol(format!("cannot build the pool: {e}")))?;
         Ok(Self {
             shared: Arc::new(Shared {
