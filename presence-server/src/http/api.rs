@@ -54,7 +54,15 @@ pub async fn posts(
 ) -> Result<Json<PostsBody>, ApiError> {
     let max = state.max_batch_ids;
     let raw = query.ids.unwrap_or_default();
-    if raw.is_empty() || raw.split(',').count() > max {
+    if raw.is_empty() {
+        return Err(ApiError::BadIdList { max });
+    }
+    if raw.split(',').count() > max {
+        state
+            .metrics
+            .limited
+            .get_or_create(&crate::security::LimitLabel { limit: "batch_ids" })
+            .inc();
         return Err(ApiError::BadIdList { max });
     }
     let ids = raw

@@ -162,6 +162,12 @@ async fn the_http_api_rejects_bad_ids_with_json() {
             "{path}: {body}"
         );
     }
+    let metrics = presence_tests::metrics::scrape(&url).await;
+    assert_eq!(
+        presence_tests::metrics::sample(&metrics, "presence_limited_total{limit=\"batch_ids\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
     let at_limit = vec!["1"; 100].join(",");
     let ok = api(&url, &format!("/api/posts?ids={at_limit}")).await;
     assert_eq!(ok["posts"].as_array().map(Vec::len), Some(100));

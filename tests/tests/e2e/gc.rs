@@ -155,6 +155,14 @@ async fn the_first_sweep_removes_what_expired_while_gc_was_down() {
         v == GHOSTS as f64
     })
     .await;
+    wait_for_metric(&gc, "presence_gc_sweep_duration_seconds_count", |v| {
+        v >= 1.0
+    })
+    .await;
+    wait_for_metric(&gc, "presence_gc_sweep_checked_entries_total", |v| {
+        v >= GHOSTS as f64
+    })
+    .await;
     assert_eq!(
         gc.metric("presence_gc_reaped_expired_sessions_total").await,
         Some(0.0)
