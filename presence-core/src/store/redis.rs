@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_redis::{Manager, Pool, Runtime};
-use redis::AsyncConnectionConfig;
 use futures_util::StreamExt;
+use redis::AsyncConnectionConfig;
 use redis::{ErrorKind, Pipeline, RedisError, Script, ServerErrorKind};
 use tokio::sync::broadcast;
 
