@@ -138,8 +138,9 @@ impl Sessions {
         lock(&self.shared.registry).sessions.insert(id, session);
     }
 
-    /// The socket says it reads `post`: move its room now. Returns the session,
-    /// whose worker must then be [driven](Sessions::drive) to record it.
+    /// The socket says it reads `post`: it leaves its old post's room now (and
+    /// joins the new one once the store has recorded it). Returns the session, whose
+    /// worker must then be [driven](Sessions::drive) to record it.
     ///
     /// This is synchronous on purpose: it runs in the order events arrive (see
     /// `socket.rs`), so the last `viewing` a socket sent is the one that sticks.
