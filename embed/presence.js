@@ -1,50 +1,71 @@
-/*! presence.js: live "N others reading". Socket.IO v5 over websocket only; no cookies, no storage. */
+/*! presence.js: see embed/README.md */
 (function (w, d) {
   var s = d.currentScript || d.querySelector('script[src*="presence.js"][data-post-id]');
-  var post = s && s.getAttribute('data-post-id');
+  function at(name) { return s.getAttribute('data-' + name); }
+  var post = s && at('post-id');
   if (!post || w.presence) return;
-  // https://host/x/presence.js?ver=1 -> wss://host/x/socket.io/
   var url = s.src.replace(/^http/, 'ws').replace(/presence\.js([?#].*)?$/, '') +
     'socket.io/?EIO=4&transport=websocket';
-  var idle = +s.getAttribute('data-presence-idle') || 0;
-  var tok = s.getAttribute('data-presence-token'); // signed view: "<expiry>.<hmac>"
+  var idle = +at('presence-idle'), tok = at('presence-token');
   var P = w.presence = { post: post, viewers: 0, views: 0, connected: false };
-  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT;
+  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT, bar, seen = {};
 
-  // Text attribute on the element, else on the script tag (views-… for views).
   function opt(el, v, name) {
-    var a = 'data-presence-';
-    return el.getAttribute(a + name) || s.getAttribute(a + (v ? 'views-' : '') + name);
+    return el.getAttribute('data-presence-' + name) || at('presence-' + (v ? 'views-' : '') + name);
   }
 
   function fill(kind, n) {
-    var v = kind == 'views', k = v ? n : n - 1, // k = others (the count includes the reader)
+    var v = kind == 'views', k = v ? n : n - 1,
       els = d.querySelectorAll('[data-presence-' + kind + ']'), i, el, t;
     if (!n) return;
     for (i = 0; i < els.length; i++) {
       el = els[i];
-      // "one" falls back to "template", so a custom template alone is enough.
       t = k < 1 ? opt(el, v, 'zero') || '' : k == 1 && opt(el, v, 'one') || opt(el, v, 'template') ||
         (v ? k == 1 ? '1 view' : '{n} views' : k == 1 ? '1 other person reading' : '{n} other people reading');
-      // A no-break space keeps the line box: hiding causes no layout shift.
       el.textContent = t.replace(/\{n\}/g, k.toLocaleString())
         .replace(/\{total\}/g, n.toLocaleString()) || '\u00a0';
       el.setAttribute('data-presence-count', n);
       el.hasAttribute('aria-live') || el.setAttribute('aria-live', 'polite');
     }
   }
-  function render() { fill('viewers', P.viewers); fill('views', P.views); }
+
+  function add(p, tag, text, css) {
+    var e = d.createElement(tag);
+    e.textContent = text;
+    e.style.cssText = css;
+    return p.appendChild(e);
+  }
+
+  function notice(n) {
+    var u = n.kind == 'updated', t = n.text || u && 'This post was updated.', l = /^https?:/.test(n.url) && n.url, b;
+    if (!t || seen[n.id] || at('presence-notices') == 'off') return;
+    if (!bar) { // an empty live region first: new ones are not announced
+      bar = add(d.body, 'div', '', 'position:fixed;inset:auto 0 0;z-index:9999');
+      bar.setAttribute('role', 'status');
+      bar.setAttribute('aria-live', 'polite');
+      return setTimeout(notice, 99, n);
+    }
+    seen[n.id] = 1;
+    bar.textContent = '';
+    b = add(bar, 'div', t + ' ', 'padding:.5em 1em;font:15px system-ui;color-scheme:light dark;background:Canvas;color:CanvasText;border-top:1px solid');
+    if (u || l) add(b, 'a', u ? 'Reload' : 'More', 'color:inherit').href = l || d.URL.split('#')[0];
+    b = add(b, 'button', '\u00d7', 'float:right;border:0;background:0;font-size:20px');
+    b.setAttribute('aria-label', 'Dismiss');
+    b.onclick = function () { bar.textContent = ''; };
+  }
 
   function event(a) {
-    if (a[0] == 'error') P.error = a[1];
-    else if (a[1] == post && (a[0] == 'viewers' || a[0] == 'views')) fill(a[0], P[a[0]] = +a[2]);
+    var e = a[0], x = a[1];
+    if (e == 'error') P.error = x;
+    else if (e == 'notice') x && notice(x);
+    else if (x == post && (e == 'viewers' || e == 'views')) fill(e, P[e] = +a[2]);
   }
 
   function connect() {
     clearTimeout(retryT);
     if (off || ws) return;
     var me = ws = new WebSocket(url);
-    function alive() { // no ping in pingInterval + pingTimeout: dead
+    function alive() {
       clearTimeout(pingT);
       pingT = setTimeout(function () { drop(me); }, beat);
     }
@@ -53,38 +74,33 @@
       var m = e.data, t = m[0];
       if (me != ws) return;
       alive();
-      if (t == '0') { // Engine.IO open: {"sid":…,"pingInterval":…,"pingTimeout":…}
+      if (t == '0') {
         t = JSON.parse(m.slice(1));
         beat = t.pingInterval + t.pingTimeout + 1e3;
         alive();
-        me.send('40'); // Socket.IO connect to namespace "/"
-      } else if (t == '2') me.send('3'); // ping -> pong
-      else if (t == '4') { // Engine.IO message carrying a Socket.IO packet
+        me.send('40');
+      } else if (t == '2') me.send('3');
+      else if (t == '4') {
         t = m[1];
-        if (t == '0') { // connected
+        if (t == '0') {
           tries = 0;
           P.connected = true;
           me.send('42' + JSON.stringify(['viewing', tok ? { post: post, token: tok } : post]));
         } else if (t == '2') event(JSON.parse(m.slice(m.indexOf('['))));
-        else if (t == '1' || t == '4') drop(me); // disconnect / connect_error
-      } else if (t == '1') drop(me); // Engine.IO close
+        else if (t == '1' || t == '4') drop(me);
+      } else if (t == '1') drop(me);
     };
     me.onclose = function () { drop(me); };
   }
 
-  function close(me) {
-    me.onmessage = me.onclose = null;
-    // close() while CONNECTING logs a browser error; close once open instead.
-    if (me.readyState) me.close(); else me.onopen = function () { me.close(); };
-  }
-
-  // Connection lost: reconnect after a random delay in [0, min(30 s, 1 s * 2^tries)].
   function drop(me) {
     if (me != ws) return;
     ws = null;
     P.connected = false;
     clearTimeout(pingT);
-    close(me);
+    me.onmessage = me.onclose = null;
+    // close() while CONNECTING logs an error
+    if (me.readyState) me.close(); else me.onopen = function () { me.close(); };
     if (!off) retryT = setTimeout(connect, Math.random() * Math.min(3e4, 1e3 * Math.pow(2, tries++)));
   }
 
@@ -97,7 +113,6 @@
     if (off) { off = 0; tries = 0; connect(); }
   }
 
-  // "Reading now" mode: stop counting once the tab is hidden for `idle` s.
   function vis() {
     clearTimeout(idleT);
     if (!d.hidden) start();
@@ -106,9 +121,8 @@
   d.addEventListener('visibilitychange', vis);
   w.addEventListener('pagehide', stop);
   w.addEventListener('pageshow', function (e) { e.persisted && vis(); });
-  w.addEventListener('online', function () { if (!ws && !off) { tries = 0; connect(); } });
-  // Elements parsed after an early answer get filled too.
-  d.readyState == 'loading' && d.addEventListener('DOMContentLoaded', render);
+  w.addEventListener('online', function () { tries = 0; connect(); });
+  d.readyState == 'loading' && d.addEventListener('DOMContentLoaded', function () { fill('viewers', P.viewers); fill('views', P.views); });
   connect();
   vis();
 })(window, document);

@@ -1,8 +1,8 @@
 <?php
 /**
  * Plugin Name:       Presence
- * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server.
- * Version:           1.1.0
+ * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server, and can send them notices.
+ * Version:           1.2.0
  * Requires at least: 5.0
  * Requires PHP:      7.2
  * License:           GPL-2.0-or-later
@@ -15,13 +15,14 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'PRESENCE_VERSION', '1.1.0' );
+define( 'PRESENCE_VERSION', '1.2.0' );
 
 /** Default lifetime of a signed view token, in hours. */
 define( 'PRESENCE_TOKEN_HOURS', 48 );
 
 require_once __DIR__ . '/includes/class-presence-widget.php';
 require_once __DIR__ . '/includes/sign-view.php';
+require_once __DIR__ . '/includes/notices.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.

@@ -13,3 +13,5 @@ delete_option( 'presence_server_url' );
 delete_option( 'presence_idle_seconds' );
 delete_option( 'presence_signing_secret' );
 delete_option( 'presence_token_hours' );
+delete_option( 'presence_notices_token' );
+delete_post_meta_by_key( '_presence_notice_last' );

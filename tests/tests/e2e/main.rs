@@ -9,6 +9,7 @@ mod embed;
 mod gc;
 mod multi_server;
 mod notices;
+mod notices_browser;
 mod operations;
 mod protocol_2015;
 mod redis_auth;
