@@ -74,6 +74,7 @@ pub async fn run(
     );
     let origin_log = Arc::new(log_throttle::LogThrottle::default());
     let notice_rules = notices::NoticeRules {
+        enabled: !config.notices.token.is_empty(),
         max_text_chars: config.notices.max_text_chars,
         per_post_per_minute: config.notices.per_post_per_minute,
         site_per_minute: config.notices.site_per_minute,

@@ -18,6 +18,9 @@ use crate::sessions::room;
 /// What notices need from the config.
 #[derive(Clone)]
 pub struct NoticeRules {
+    /// Notices are on (`notices.token` is set): without it the HTTP endpoints are
+    /// off and submissions on the Redis channel are ignored too.
+    pub enabled: bool,
     pub max_text_chars: usize,
     pub per_post_per_minute: u32,
     pub site_per_minute: u32,
@@ -71,7 +74,7 @@ pub async fn run(
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "notices lost: delivery fell behind"),
                 Err(RecvError::Closed) => return,
             },
-            raw = submitted.recv() => match raw {
+            raw = submitted.recv(), if rules.enabled => match raw {
                 Ok(raw) => submit(&*store, &rules, &raw).await,
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "notice submissions lost"),
                 // The memory store has no submission channel; keep delivering.

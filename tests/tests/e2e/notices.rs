@@ -187,8 +187,18 @@ async fn bad_requests_are_refused_with_the_right_status() {
 }
 
 #[tokio::test]
-async fn without_a_token_the_endpoints_do_not_exist() {
-    let server = ServerProcess::start(&[]).await;
+async fn without_a_token_notices_are_off() {
+    let redis = RedisServer::start();
+    let server = ServerProcess::start(&[("PRESENCE_REDIS__URL", &redis.url())]).await;
+    let reader = Reader::viewing(&server.url(), "13").await;
+    let mut conn = redis.connection().await;
+    let _: () = conn
+        .publish(
+            "presence:notices:submit",
+            r#"{"post_id":"13","kind":"updated"}"#,
+        )
+        .await
+        .unwrap();
     let (status, _) = post_notice(
         &server.url(),
         "/api/notices",
@@ -197,4 +207,6 @@ async fn without_a_token_the_endpoints_do_not_exist() {
     )
     .await;
     assert_eq!(status, 404);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(reader.notices().is_empty(), "{:?}", reader.notices());
 }
