@@ -72,27 +72,16 @@ pub async fn run(
         guard.clone(),
         span.clone(),
     );
-    let origin_log = Arc::new(log_throttle::LogThrottle::default());
-    let notice_rules = notices::NoticeRules {
-        enabled: !config.notices.token.is_empty(),
-        max_text_chars: config.notices.max_text_chars,
-        per_post_per_minute: config.notices.per_post_per_minute,
-        site_per_minute: config.notices.site_per_minute,
-    };
-    let app = http::router(AppState {
+    let notice_rules = notices::NoticeRules::from(&config.notices);
+    let state = AppState {
         store: store.clone(),
         metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
         notice_token: (!config.notices.token.is_empty())
             .then(|| config.notices.token.as_str().into()),
         notice_rules: notice_rules.clone(),
-    })
-    .layer(socket_layer)
-    .layer(axum::middleware::from_fn_with_state(
-        (guard.clone(), origin_log),
-        security::refuse_foreign_origins,
-    ))
-    .layer(security::cors(&guard));
+    };
+    let app = http::app(state, socket_layer, &guard);
 
     let background = CancellationToken::new();
     let resynced = Arc::new(Notify::new());
@@ -158,8 +147,27 @@ pub async fn run(
     // re-register sessions while they are being removed.
     background.cancel();
     let _ = tokio::join!(fanning_out, keeping_alive, delivering);
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(config.server.shutdown_timeout_secs);
+    let deadline = Duration::from_secs(config.server.shutdown_timeout_secs);
+    drain(&*store, &sessions, &io, deadline).await;
+    match tokio::time::timeout(Duration::from_secs(1), serving).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join_error)) => tracing::error!(%join_error, "HTTP task failed"),
+        Err(_) => tracing::debug!("HTTP connections still open at exit"),
+    }
+    Ok(())
+}
+
+/// Removes this process's sessions from the store in one step per batch (one
+/// announcement per post), then closes every transport so clients reconnect, with
+/// their backoff, to whichever server is left. Bounded by `within`: what is left
+/// then expires by TTL and gc reaps it.
+async fn drain(
+    store: &dyn Store,
+    sessions: &Sessions,
+    io: &socketioxide::SocketIo,
+    within: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + within;
     let removed = tokio::time::timeout_at(deadline, async {
         for batch in sessions.close_all().chunks(SHUTDOWN_BATCH) {
             if let Err(error) = store.leave_many(batch).await {
@@ -175,16 +183,10 @@ pub async fn run(
     if removed.is_err() {
         tracing::warn!("shutdown timed out; the remaining sessions expire by TTL");
     }
-    // Closing the transports (not a Socket.IO disconnect) makes clients reconnect,
-    // with their backoff, to whichever server is left. A client that does not
-    // complete the websocket close handshake is not waited for beyond the deadline.
+    // A transport close, not a Socket.IO disconnect: clients reconnect by themselves.
+    // A client that does not complete the websocket close handshake is not waited
+    // for beyond the deadline.
     let _ = tokio::time::timeout_at(deadline, io.close()).await;
-    match tokio::time::timeout(Duration::from_secs(1), serving).await {
-        Ok(Ok(result)) => result?,
-        Ok(Err(join_error)) => tracing::error!(%join_error, "HTTP task failed"),
-        Err(_) => tracing::debug!("HTTP connections still open at exit"),
-    }
-    Ok(())
 }
 
 /// Tells systemd we are ready once the listener is bound (it is, by now) and the

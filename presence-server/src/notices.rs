@@ -26,6 +26,17 @@ pub struct NoticeRules {
     pub site_per_minute: u32,
 }
 
+impl From<&presence_core::config::NoticesConfig> for NoticeRules {
+    fn from(config: &presence_core::config::NoticesConfig) -> Self {
+        Self {
+            enabled: !config.token.is_empty(),
+            max_text_chars: config.max_text_chars,
+            per_post_per_minute: config.per_post_per_minute,
+            site_per_minute: config.site_per_minute,
+        }
+    }
+}
+
 impl NoticeRules {
     fn quota(&self, post: Option<&PostId>) -> u32 {
         match post {

@@ -29,6 +29,24 @@ pub struct AppState {
     pub notice_rules: crate::notices::NoticeRules,
 }
 
+/// The whole service on one port: the routes, with Socket.IO, the origin check
+/// and CORS around them (outermost first: CORS answers preflights, the origin
+/// check refuses foreign handshakes before Socket.IO sees them).
+pub fn app(
+    state: AppState,
+    socket_layer: socketioxide::layer::SocketIoLayer,
+    guard: &Arc<crate::security::Guard>,
+) -> Router {
+    let origin_log = Arc::new(crate::log_throttle::LogThrottle::default());
+    router(state)
+        .layer(socket_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            (guard.clone(), origin_log),
+            crate::security::refuse_foreign_origins,
+        ))
+        .layer(crate::security::cors(guard))
+}
+
 /// The HTTP routes, without the Socket.IO layer, so tests can drive them alone.
 pub fn router(state: AppState) -> Router {
     Router::new()
