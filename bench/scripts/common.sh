@@ -36,6 +36,10 @@ start_redis() { # PORT -> $LAST_PID
 }
 
 start_presence() { # PORT REDIS_PORT -> $LAST_PID
+  # The generator's thousands of readers come from 8 loopback addresses and switch
+  # posts far faster than people: lift the per-client limits meant for real readers.
+  PRESENCE_SECURITY__MAX_CONNECTIONS_PER_IP=1000000 PRESENCE_SECURITY__VIEWING_PER_SECOND=1000 \
+  PRESENCE_SECURITY__MAX_POSTS_PER_SOCKET=100000 \
   PRESENCE_SERVER__LISTEN=127.0.0.1:$1 PRESENCE_REDIS__URL=redis://127.0.0.1:$2/0 \
     PRESENCE_SERVER__NODE=bench-$1 RUST_LOG=warn "$PRESENCE_BIN" >"$LOGS/presence-$1.log" 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$1"
