@@ -106,6 +106,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts something refused by the security or API limit `limit`.
+    pub fn refused(&self, limit: &'static str) {
+        self.limited
+            .get_or_create(&crate::security::LimitLabel { limit })
+            .inc();
+    }
+
     pub fn render(&self) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail.

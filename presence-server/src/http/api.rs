@@ -58,11 +58,7 @@ pub async fn posts(
         return Err(ApiError::BadIdList { max });
     }
     if raw.split(',').count() > max {
-        state
-            .metrics
-            .limited
-            .get_or_create(&crate::security::LimitLabel { limit: "batch_ids" })
-            .inc();
+        state.metrics.refused("batch_ids");
         return Err(ApiError::BadIdList { max });
     }
     let ids = raw

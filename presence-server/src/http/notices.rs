@@ -48,11 +48,7 @@ async fn send(
             Ok((StatusCode::ACCEPTED, Json(json!({ "id": notice.id }))))
         }
         Admission::RateLimited => {
-            state
-                .metrics
-                .limited
-                .get_or_create(&crate::security::LimitLabel { limit: "notices" })
-                .inc();
+            state.metrics.refused("notices");
             Err(ApiError::NoticeRateLimited)
         }
     }

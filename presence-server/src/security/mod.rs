@@ -59,10 +59,7 @@ impl Guard {
 
     /// Counts a refusal by `limit`.
     pub fn refused(&self, limit: &'static str) {
-        self.metrics
-            .limited
-            .get_or_create(&LimitLabel { limit })
-            .inc();
+        self.metrics.refused(limit);
     }
 
     /// Checks a view's token: required when `require_signed_views`, verified
