@@ -77,8 +77,6 @@ pub async fn run(
         store: store.clone(),
         metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
-        notice_token: (!config.notices.token.is_empty())
-            .then(|| config.notices.token.as_str().into()),
         notice_rules: notice_rules.clone(),
     };
     let app = http::app(state, socket_layer, &guard);

@@ -18,9 +18,9 @@ use crate::sessions::room;
 /// What notices need from the config.
 #[derive(Clone)]
 pub struct NoticeRules {
-    /// Notices are on (`notices.token` is set): without it the HTTP endpoints are
-    /// off and submissions on the Redis channel are ignored too.
-    pub enabled: bool,
+    /// The bearer token of the HTTP endpoints. `None`: notices are off, the
+    /// endpoints answer 404 and submissions on the Redis channel are ignored too.
+    pub token: Option<Arc<str>>,
     pub max_text_chars: usize,
     pub per_post_per_minute: u32,
     pub site_per_minute: u32,
@@ -29,7 +29,7 @@ pub struct NoticeRules {
 impl From<&presence_core::config::NoticesConfig> for NoticeRules {
     fn from(config: &presence_core::config::NoticesConfig) -> Self {
         Self {
-            enabled: !config.token.is_empty(),
+            token: (!config.token.is_empty()).then(|| config.token.as_str().into()),
             max_text_chars: config.max_text_chars,
             per_post_per_minute: config.per_post_per_minute,
             site_per_minute: config.site_per_minute,
@@ -85,7 +85,7 @@ pub async fn run(
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "notices lost: delivery fell behind"),
                 Err(RecvError::Closed) => return,
             },
-            raw = submitted.recv(), if rules.enabled => match raw {
+            raw = submitted.recv(), if rules.token.is_some() => match raw {
                 Ok(raw) => submit(&*store, &rules, &raw).await,
                 Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "notice submissions lost"),
                 // The memory store has no submission channel; keep delivering.

@@ -24,8 +24,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub max_batch_ids: usize,
-    /// `None`: notices are off and their endpoints answer 404.
-    pub notice_token: Option<Arc<str>>,
     pub notice_rules: crate::notices::NoticeRules,
 }
 

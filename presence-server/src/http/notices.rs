@@ -57,7 +57,7 @@ async fn send(
 /// No token configured: the endpoints do not exist. Otherwise the bearer token
 /// must match, compared in constant time.
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.notice_token else {
+    let Some(expected) = &state.notice_rules.token else {
         return Err(ApiError::NotFound);
     };
     let given = headers
