@@ -131,59 +131,56 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
         let (metrics, guard, span) = (metrics.clone(), guard.clone(), span.clone());
-        move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let _entered = span.enter();
-            metrics.viewing_events.inc();
-            if !limiter.allow() {
-                guard.refused("viewing_per_second");
-                if limiter.first_refusal() {
-                    refuse(
-                        &socket,
-                        "rate_limited",
-                        "too many viewing events; slow down",
-                    );
+        // The synchronous part: checks, then the wish. `None` when refused.
+        let admit = {
+            let sessions = sessions.clone();
+            move |socket: &SocketRef, payload: Result<Value, _>| {
+                metrics.viewing_events.inc();
+                if !limiter.allow() {
+                    guard.refused("viewing_per_second");
+                    if limiter.first_refusal() {
+                        refuse(socket, "rate_limited", "too many viewing events; slow down");
+                    }
+                    return None;
                 }
-                return None;
+                let request = payload
+                    .map_err(|_| ViewingError::Id(IdError::Missing))
+                    .and_then(|value| ViewingRequest::from_json(&value))
+                    .and_then(|request| {
+                        guard.check_token(&request)?;
+                        Ok(request)
+                    });
+                let request = match request {
+                    Ok(request) => request,
+                    Err(error) => {
+                        metrics.viewing_rejected.inc();
+                        refuse(socket, error.code(), &error.to_string());
+                        return None;
+                    }
+                };
+                tracing::debug!(post = %request.post, "viewing");
+                match sessions.want(&session, request.post) {
+                    Ok(wanted) => wanted,
+                    Err(error @ WantError::TooManyPosts(_)) => {
+                        guard.refused("posts_per_socket");
+                        refuse(socket, "too_many_posts", &error.to_string());
+                        None
+                    }
+                }
             }
-            let request = payload
-                .map_err(|_| ViewingError::Id(IdError::Missing))
-                .and_then(|value| ViewingRequest::from_json(&value))
-                .and_then(|request| {
-                    guard.check_token(&request)?;
-                    Ok(request)
-                });
-            let request = match request {
-                Ok(request) => request,
-                Err(error) => {
-                    metrics.viewing_rejected.inc();
-                    refuse(&socket, error.code(), &error.to_string());
-                    return None;
-                }
-            };
-            tracing::debug!(post = %request.post, "viewing");
-            let wanted = match sessions.want(&session, request.post) {
-                Ok(wanted) => wanted?,
-                Err(error @ WantError::TooManyPosts(_)) => {
-                    guard.refused("posts_per_socket");
-                    refuse(&socket, "too_many_posts", &error.to_string());
-                    return None;
-                }
-            };
+        };
+        move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            let wanted = span.in_scope(|| admit(&socket, payload));
             let (store, sessions) = (store.clone(), sessions.clone());
-            Some(async move { sessions.drive(&wanted, &*store).await }.instrument(span.clone()))
+            async move {
+                if let Some(wanted) = wanted {
+                    sessions.drive(&wanted, &*store).await;
+                }
+            }
+            .instrument(span.clone())
         }
     };
-    socket.on(
-        "viewing",
-        move |socket: SocketRef, payload: TryData<Value>| {
-            let work = on_viewing(socket, payload);
-            async move {
-                if let Some(work) = work {
-                    work.await;
-                }
-            }
-        },
-    );
+    socket.on("viewing", on_viewing);
 
     socket.on_disconnect(move || {
         // Dropping the permit gives the address's connection slot back.
