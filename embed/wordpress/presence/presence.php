@@ -380,17 +380,7 @@ function presence_element( $kind, $atts ) {
  * @return string
  */
 function presence_viewers_shortcode( $atts ) {
-	$atts = shortcode_atts(
-		array(
-			'template' => '',
-			'one'      => '',
-			'zero'     => '',
-			'class'    => '',
-		),
-		$atts,
-		'presence_viewers'
-	);
-	return presence_element( 'viewers', $atts );
+	return presence_count_shortcode( 'viewers', $atts );
 }
 add_shortcode( 'presence_viewers', 'presence_viewers_shortcode' );
 
@@ -401,6 +391,17 @@ add_shortcode( 'presence_viewers', 'presence_viewers_shortcode' );
  * @return string
  */
 function presence_views_shortcode( $atts ) {
+	return presence_count_shortcode( 'views', $atts );
+}
+
+/**
+ * The element both shortcodes place: the same attributes for either count.
+ *
+ * @param string       $kind 'viewers' or 'views'.
+ * @param array|string $atts Shortcode attributes.
+ * @return string
+ */
+function presence_count_shortcode( $kind, $atts ) {
 	$atts = shortcode_atts(
 		array(
 			'template' => '',
@@ -409,9 +410,9 @@ function presence_views_shortcode( $atts ) {
 			'class'    => '',
 		),
 		$atts,
-		'presence_views'
+		'presence_' . $kind
 	);
-	return presence_element( 'views', $atts );
+	return presence_element( $kind, $atts );
 }
 add_shortcode( 'presence_views', 'presence_views_shortcode' );
 
