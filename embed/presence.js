@@ -1,27 +1,29 @@
 /*! presence.js: see embed/README.md */
 (function (w, d) {
-  var s = d.currentScript || d.querySelector('script[src*="presence.js"][data-post-id]');
+  var s = d.currentScript || d.querySelector('script[src*="presence.js"]');
   function at(name) { return s.getAttribute('data-' + name); }
-  var post = s && at('post-id');
-  if (!post || w.presence) return;
+  if (!s || w.presence) return;
+  var post = at('post-id');
   var url = s.src.replace(/^http/, 'ws').replace(/presence\.js([?#].*)?$/, '') +
     'socket.io/?EIO=4&transport=websocket';
   var idle = +at('presence-idle'), tok = at('presence-token');
   var P = w.presence = { post: post, viewers: 0, views: 0, connected: false };
-  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT, bar, seen = {};
+  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT, bar, seen = {}, counts = {}, sent, scanT;
 
-  function opt(el, v, name) {
-    return el.getAttribute('data-presence-' + name) || at('presence-' + (v ? 'views-' : '') + name);
+  function opt(el, p, name) {
+    return el.getAttribute('data-presence-' + name) || at('presence-' + p + name);
   }
 
-  function fill(kind, n) {
-    var v = kind == 'views', k = v ? n : n - 1,
-      els = d.querySelectorAll('[data-presence-' + kind + ']'), i, el, t;
-    if (!n) return;
+  function fill(kind, n, id, q) {
+    var v = kind == 'views', els = d.querySelectorAll('[data-presence-' + kind + ']' + (q || '')), i, el, t, e, p, k;
     for (i = 0; i < els.length; i++) {
       el = els[i];
-      t = k < 1 ? opt(el, v, 'zero') || '' : k == 1 && opt(el, v, 'one') || opt(el, v, 'template') ||
-        (v ? k == 1 ? '1 view' : '{n} views' : k == 1 ? '1 other person reading' : '{n} other people reading');
+      e = el.getAttribute('data-post-id');
+      p = e && e != post ? 'watch-' : v ? 'views-' : '';
+      if (id != (p == 'watch-' ? e : post)) continue;
+      k = p ? n : n - 1;
+      t = k < 1 ? opt(el, p, 'zero') || '' : k == 1 && opt(el, p, 'one') || opt(el, p, 'template') ||
+        (v ? k == 1 ? '1 view' : '{n} views' : p ? '{n} reading' : k == 1 ? '1 other person reading' : '{n} other people reading');
       el.textContent = t.replace(/\{n\}/g, k.toLocaleString())
         .replace(/\{total\}/g, n.toLocaleString()) || '\u00a0';
       el.setAttribute('data-presence-count', n);
@@ -55,15 +57,27 @@
   }
 
   function event(a) {
-    var e = a[0], x = a[1];
+    var e = a[0], x = a[1], n = +a[2];
     if (e == 'error') P.error = x;
     else if (e == 'notice') x && notice(x);
-    else if (x == post && (e == 'viewers' || e == 'views')) fill(e, P[e] = +a[2]);
+    else if (e == 'views') x == post && fill(e, P.views = n, x);
+    else if (e == 'viewers') fill(e, counts[x] = x == post ? P.viewers = n : n, x);
+  }
+
+  function watch() {
+    var l = [], els = d.querySelectorAll('[data-presence-viewers][data-post-id]'), i, e;
+    for (i = 0; i < els.length; i++) {
+      e = els[i].getAttribute('data-post-id');
+      e != post && /^[\w-]{1,64}$/.test(e) && l.indexOf(e) < 0 && l.length < 50 && l.push(e);
+    }
+    e = JSON.stringify(l);
+    if (P.connected && e != sent) ws.send('42["watch",' + (sent = e) + ']');
+    return l.length;
   }
 
   function connect() {
     clearTimeout(retryT);
-    if (off || ws) return;
+    if (off || ws || !post && !watch()) return;
     var me = ws = new WebSocket(url);
     function alive() {
       clearTimeout(pingT);
@@ -85,7 +99,9 @@
         if (t == '0') {
           tries = 0;
           P.connected = true;
-          me.send('42' + JSON.stringify(['viewing', tok ? { post: post, token: tok } : post]));
+          sent = '[]';
+          post && me.send('42' + JSON.stringify(['viewing', tok ? { post: post, token: tok } : post]));
+          watch();
         } else if (t == '2') event(JSON.parse(m.slice(m.indexOf('['))));
         else if (t == '1' || t == '4') drop(me);
       } else if (t == '1') drop(me);
@@ -122,7 +138,16 @@
   w.addEventListener('pagehide', stop);
   w.addEventListener('pageshow', function (e) { e.persisted && vis(); });
   w.addEventListener('online', function () { tries = 0; connect(); });
-  d.readyState == 'loading' && d.addEventListener('DOMContentLoaded', function () { fill('viewers', P.viewers); fill('views', P.views); });
+  function scan() {
+    var q = ':not([data-presence-count])', x;
+    scanT = 0;
+    for (x in counts) fill('viewers', counts[x], x, q);
+    P.views && fill('views', P.views, post, q);
+    retryT || connect();
+    watch();
+  }
+  new MutationObserver(function () { scanT = scanT || setTimeout(scan, 99); })
+    .observe(d, { childList: true, subtree: true });
   connect();
   vis();
 })(window, document);

@@ -27,6 +27,19 @@ async fn the_embed_works_in_chromium() {
     println!("embed.test.mjs:\n{output}");
 }
 
+/// Badges of other posts (`data-post-id` on the element): an archive page with 20 of them
+/// opens one websocket and sends one `watch`, its badges follow readers coming and going,
+/// and it is counted as a reader of none of them (GET /api/posts); a post page counts its
+/// own post and watches its related posts; `watch` again after a reconnect; the first 50
+/// posts of a page with more; no websocket on a page with nothing to show; no console
+/// errors (tests/js/browser/watch.test.mjs).
+#[tokio::test]
+async fn badges_of_other_posts_are_live_over_one_websocket() {
+    let server = ServerProcess::start(&[]).await;
+    let output = node_script("browser/watch.test.mjs", &[("PRESENCE_URL", &server.url())]).await;
+    println!("watch.test.mjs:\n{output}");
+}
+
 /// Two pages show 2; the server is killed (SIGKILL) and started again on the same
 /// port; both pages reconnect on their own and show 2 again, with no console errors.
 #[tokio::test]
@@ -137,7 +150,7 @@ impl Reconnect {
 
 /// The README and embed/README.md say "presence.js is N bytes, M gzipped", with M
 /// measured by `gzip -9 < embed/presence.js | wc -c`; this keeps both figures true,
-/// and the script within its budget of 2 KB gzipped.
+/// and the script within its budget of 2.5 KB gzipped (embed/README.md says why).
 #[test]
 fn the_readmes_state_the_size_of_presence_js() {
     let root = workspace_root();
@@ -148,8 +161,8 @@ fn the_readmes_state_the_size_of_presence_js() {
         script.len()
     );
     assert!(
-        gzipped <= 2048,
-        "presence.js is {gzipped} bytes with gzip -9, over its budget of 2048"
+        gzipped <= 2560,
+        "presence.js is {gzipped} bytes with gzip -9, over its budget of 2560"
     );
 
     let stated = format!("presence.js is {} bytes, {gzipped} gzipped", script.len());
