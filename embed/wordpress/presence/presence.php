@@ -1,8 +1,8 @@
 <?php
 /**
  * Plugin Name:       Presence
- * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server, and can send them notices.
- * Version:           1.2.0
+ * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server; lists the posts read right now; can send readers notices.
+ * Version:           1.3.0
  * Requires at least: 5.0
  * Requires PHP:      7.2
  * License:           GPL-2.0-or-later
@@ -15,7 +15,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'PRESENCE_VERSION', '1.2.0' );
+define( 'PRESENCE_VERSION', '1.3.0' );
 
 /** Default lifetime of a signed view token, in hours. */
 define( 'PRESENCE_TOKEN_HOURS', 48 );
@@ -23,6 +23,7 @@ define( 'PRESENCE_TOKEN_HOURS', 48 );
 require_once __DIR__ . '/includes/class-presence-widget.php';
 require_once __DIR__ . '/includes/sign-view.php';
 require_once __DIR__ . '/includes/notices.php';
+require_once __DIR__ . '/includes/reading-now.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.
@@ -100,6 +101,15 @@ function presence_register_settings() {
 	);
 	register_setting(
 		'presence',
+		'presence_internal_url',
+		array(
+			'type'              => 'string',
+			'sanitize_callback' => 'presence_sanitize_server_url',
+			'default'           => '',
+		)
+	);
+	register_setting(
+		'presence',
 		'presence_idle_seconds',
 		array(
 			'type'              => 'integer',
@@ -137,6 +147,14 @@ function presence_register_settings() {
 		array( 'label_for' => 'presence_server_url' )
 	);
 	add_settings_field(
+		'presence_internal_url',
+		__( 'Server URL for WordPress', 'presence' ),
+		'presence_field_internal_url',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_internal_url' )
+	);
+	add_settings_field(
 		'presence_idle_seconds',
 		__( 'Stop counting hidden tabs after', 'presence' ),
 		'presence_field_idle',
@@ -172,6 +190,18 @@ function presence_field_server_url() {
 		esc_attr( presence_server_url() )
 	);
 	echo '<p class="description">' . esc_html__( 'Where presence-server runs. The plugin loads presence.js from there on single posts.', 'presence' ) . '</p>';
+}
+
+/**
+ * Renders the internal server URL field.
+ */
+function presence_field_internal_url() {
+	printf(
+		'<input type="url" class="regular-text code" id="presence_internal_url" name="presence_internal_url" value="%s" placeholder="%s">',
+		esc_attr( untrailingslashit( (string) get_option( 'presence_internal_url', '' ) ) ),
+		esc_attr( '' !== presence_server_url() ? presence_server_url() : 'http://127.0.0.1:3000' )
+	);
+	echo '<p class="description">' . esc_html__( 'Optional. Where WordPress itself reaches presence-server for the "Reading now" column, the dashboard widget and the popular posts list, e.g. http://127.0.0.1:3000 when both run on one host. Empty: the Server URL above. Browsers always use the Server URL.', 'presence' ) . '</p>';
 }
 
 /**
@@ -273,7 +303,7 @@ function presence_render_settings_page() {
 		return;
 	}
 	echo '<div class="wrap"><h1>' . esc_html( get_admin_page_title() ) . '</h1>';
-	echo '<p>' . esc_html__( 'Show readers how many other people are reading the same post right now. Place the count with the [presence_viewers] shortcode or the Presence widget.', 'presence' ) . '</p>';
+	echo '<p>' . esc_html__( 'Show readers how many other people are reading the same post right now. Place the count with the [presence_viewers] shortcode or the Presence widget; list the posts read right now with [presence_popular] or the Presence: popular right now widget.', 'presence' ) . '</p>';
 	echo '<form action="' . esc_url( admin_url( 'options.php' ) ) . '" method="post">';
 	settings_fields( 'presence' );
 	do_settings_sections( 'presence' );
@@ -316,17 +346,35 @@ function presence_current_post_id() {
 }
 
 /**
- * Enqueues presence.js from the server (no version query: the server sets cache headers).
+ * Enqueues presence.js from the server on single posts (in the head: it connects early).
  */
 function presence_enqueue_script() {
 	if ( presence_current_post_id() ) {
-		wp_enqueue_script( 'presence', presence_server_url() . '/presence.js', array(), null, false ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
+		presence_load_script( false );
 	}
 }
 add_action( 'wp_enqueue_scripts', 'presence_enqueue_script' );
 
 /**
- * Adds async, data-post-id, data-presence-idle and data-presence-token to the presence script tag.
+ * Enqueues presence.js (no version query: the server sets cache headers), once per page.
+ * Called late, while the page is built (a badge, the popular list), it goes in the footer.
+ * On a page that is not a single post its tag has no data-post-id: it only watches the
+ * posts of the page's badges and counts nobody as a reader.
+ *
+ * @param bool $in_footer Where the tag goes.
+ * @return bool False when no server URL is set.
+ */
+function presence_load_script( $in_footer = true ) {
+	if ( '' === presence_server_url() ) {
+		return false;
+	}
+	wp_enqueue_script( 'presence', presence_server_url() . '/presence.js', array(), null, $in_footer ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
+	return true;
+}
+
+/**
+ * Adds async, and on single posts data-post-id, data-presence-idle and data-presence-token,
+ * to the presence script tag.
  *
  * @param string $tag    The script tag.
  * @param string $handle Script handle.
@@ -336,18 +384,18 @@ function presence_script_tag( $tag, $handle ) {
 	if ( 'presence' !== $handle ) {
 		return $tag;
 	}
-	$id = presence_current_post_id();
-	if ( ! $id ) {
-		return $tag;
-	}
-	$attrs = ' data-post-id="' . esc_attr( (string) $id ) . '"';
-	$idle  = (int) get_option( 'presence_idle_seconds', 0 );
-	if ( $idle > 0 ) {
-		$attrs .= ' data-presence-idle="' . esc_attr( (string) $idle ) . '"';
-	}
-	$token = presence_view_token( $id );
-	if ( '' !== $token ) {
-		$attrs .= ' data-presence-token="' . esc_attr( $token ) . '"';
+	$id    = presence_current_post_id();
+	$attrs = '';
+	if ( $id ) {
+		$attrs = ' data-post-id="' . esc_attr( (string) $id ) . '"';
+		$idle  = (int) get_option( 'presence_idle_seconds', 0 );
+		if ( $idle > 0 ) {
+			$attrs .= ' data-presence-idle="' . esc_attr( (string) $idle ) . '"';
+		}
+		$token = presence_view_token( $id );
+		if ( '' !== $token ) {
+			$attrs .= ' data-presence-token="' . esc_attr( $token ) . '"';
+		}
 	}
 	if ( ! preg_match( '/<script[^>]*\sasync[\s=>]/', $tag ) ) {
 		$attrs = ' async' . $attrs;

@@ -10,6 +10,7 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 delete_option( 'presence_server_url' );
+delete_option( 'presence_internal_url' );
 delete_option( 'presence_idle_seconds' );
 delete_option( 'presence_signing_secret' );
 delete_option( 'presence_token_hours' );

@@ -15,3 +15,4 @@ mod protocol_2015;
 mod redis_auth;
 mod redis_layout;
 mod security;
+mod wordpress;
