@@ -28,6 +28,7 @@ pub struct Config {
     pub gc: GcConfig,
     pub security: SecurityConfig,
     pub notices: NoticesConfig,
+    pub dashboard: DashboardConfig,
     pub log: LogConfig,
 }
 
@@ -136,6 +137,7 @@ pub struct SecurityConfig {
     pub max_connections_per_ip: usize,
     pub viewing_per_second: u32,
     pub max_posts_per_socket: usize,
+    pub max_watch_posts: usize,
     pub max_message_bytes: usize,
     /// Shared secret for signed views; empty: tokens are not checked.
     pub view_secret: String,
@@ -150,7 +152,8 @@ impl Default for SecurityConfig {
             max_connections_per_ip: 100,
             viewing_per_second: 5,
             max_posts_per_socket: 50,
-            max_message_bytes: 512,
+            max_watch_posts: 50,
+            max_message_bytes: 4096,
             view_secret: String::new(),
             require_signed_views: false,
         }
@@ -176,6 +179,34 @@ impl Default for NoticesConfig {
             per_post_per_minute: 6,
             site_per_minute: 2,
         }
+    }
+}
+
+/// The editors' live dashboard; see docs/dashboard.md.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// Password (basic auth, any user name) or bearer token; empty turns the
+    /// dashboard off.
+    pub token: String,
+    pub history_step_secs: u64,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            token: String::new(),
+            history_step_secs: 30,
+        }
+    }
+}
+
+impl DashboardConfig {
+    /// The chart's window: the last hour.
+    pub const HISTORY_WINDOW: Duration = Duration::from_secs(3600);
+
+    pub fn history_step(&self) -> Duration {
+        Duration::from_secs(self.history_step_secs)
     }
 }
 
@@ -339,6 +370,20 @@ impl Config {
             1,
             600,
         )?;
+        let dashboard = &self.dashboard;
+        if !dashboard.token.is_empty() && dashboard.token.len() < 16 {
+            return Err(ConfigError::invalid(
+                "dashboard.token",
+                "(hidden)",
+                "at least 16 characters (a long random string), or empty to turn the dashboard off",
+            ));
+        }
+        check_range(
+            "dashboard.history_step_secs",
+            dashboard.history_step_secs,
+            1,
+            600,
+        )?;
         if self.server.node.len() > 64 || self.server.node.chars().any(char::is_control) {
             return Err(ConfigError::invalid(
                 "server.node",
@@ -377,6 +422,12 @@ impl Config {
             security.max_posts_per_socket as u64,
             1,
             100_000,
+        )?;
+        check_range(
+            "security.max_watch_posts",
+            security.max_watch_posts as u64,
+            1,
+            1000,
         )?;
         check_range(
             "security.max_message_bytes",

@@ -7,6 +7,8 @@
 //! | `viewers:<post-id>`       | set    | session ids viewing that post         |
 //! | `session:<session-id>`    | string | post id; its TTL is the session's life |
 //! | `views:<post-id>`         | string | all-time views of the post            |
+//! | `presence:top`            | zset   | post id → readers, posts being read only |
+//! | `presence:history`        | zset   | site-wide readers sampled over time   |
 //! | `presence:changes`        | channel| post ids whose readers changed        |
 //!
 //! All of them carry the configured prefix, so several sites can share one Redis.
@@ -49,6 +51,18 @@ impl Keys {
     /// The all-time view counter of `post`.
     pub fn views(&self, post: &PostId) -> String {
         format!("{}views:{post}", self.prefix)
+    }
+
+    /// The site-wide index: every post being read, scored by its readers. Kept by
+    /// the same scripts that change the sets, so it never drifts from them. Post
+    /// keys all start `viewers:`/`views:`/`session:`, so no post id can name it.
+    pub fn top_index(&self) -> String {
+        format!("{}presence:top", self.prefix)
+    }
+
+    /// Samples of site-wide readers over the last hour, shared by every server.
+    pub fn history(&self) -> String {
+        format!("{}presence:history", self.prefix)
     }
 
     /// The pub/sub channel on which every change of a post's readers is announced.
@@ -127,6 +141,7 @@ mod tests {
         assert_eq!(bare.readers(&post), "viewers:13");
         assert_eq!(bare.session(&session), "session:abc");
         assert_eq!(bare.views(&post), "views:13");
+        assert_eq!(bare.top_index(), "presence:top");
 
         let site = Keys::new("blog1:");
         assert_eq!(site.readers(&post), "blog1:viewers:13");

@@ -18,12 +18,13 @@ pub mod store;
 pub mod systemd;
 pub mod telemetry;
 pub mod viewing;
+pub mod watch;
 
 pub use config::Config;
 pub use error::{IdError, StoreError};
 pub use ids::{PostId, SessionId};
 pub use keys::Keys;
-pub use store::{Change, MemoryStore, PostStats, RedisStore, Store, Viewing};
+pub use store::{Change, MemoryStore, PostStats, RedisStore, Sample, SiteStats, Store, Viewing};
 
 use std::sync::Arc;
 

@@ -5,7 +5,10 @@
 //!   fire-and-forget: events sent while gc was away are simply lost;
 //! - [`Reaper::sweep`], which walks every reader set and the `viewers` hash and
 //!   removes entries whose session key is gone. It makes gc exact, whatever events
-//!   were lost, and repairs any drift between the hash and the sets.
+//!   were lost, and repairs any drift between the hash and the sets. Then it sets
+//!   the site-wide index right for every post it met in a set or in the index
+//!   (`reindex.lua`), which repairs the index after anything that bypassed the
+//!   scripts (a restore, a hand edit).
 //!
 //! The sweep uses SCAN/SSCAN/HSCAN and pipelined EXISTS in batches: never KEYS or
 //! SMEMBERS, which would block Redis on a large site.
@@ -29,6 +32,8 @@ pub struct SweepReport {
     pub checked: u64,
     /// Stale entries removed.
     pub removed: u64,
+    /// Posts whose score in the site-wide index was wrong.
+    pub reindexed: u64,
     pub duration: Duration,
 }
 
@@ -55,15 +60,18 @@ impl Reaper {
     pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
         let started = Instant::now();
         let mut report = SweepReport::default();
-        self.sweep_reader_sets(&mut report).await?;
+        let posts = self.sweep_reader_sets(&mut report).await?;
         self.sweep_sessions_hash(&mut report).await?;
+        self.repair_index(posts, &mut report).await?;
         report.duration = started.elapsed();
         Ok(report)
     }
 
-    async fn sweep_reader_sets(&self, report: &mut SweepReport) -> Result<(), StoreError> {
+    /// Returns the posts whose sets it met, for the index repair.
+    async fn sweep_reader_sets(&self, report: &mut SweepReport) -> Result<Vec<PostId>, StoreError> {
         let keys = self.store.keys();
         let pattern = keys.readers_pattern();
+        let mut posts = Vec::new();
         let mut cursor: u64 = 0;
         loop {
             let mut conn = self.store.connection().await?;
@@ -81,8 +89,46 @@ impl Reaper {
             for set_key in set_keys {
                 if let Some(post) = keys.post_of_readers_key(&set_key) {
                     self.sweep_reader_set(&set_key, &post, report).await?;
+                    posts.push(post);
                 }
             }
+            cursor = next;
+            if cursor == 0 {
+                return Ok(posts);
+            }
+        }
+    }
+
+    /// Rescores every post in `posts` and every post in the index, in batches.
+    /// A post appears in both, usually: rescoring is idempotent, so no need to
+    /// remember which were done.
+    async fn repair_index(
+        &self,
+        posts: Vec<PostId>,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        for batch in posts.chunks(self.batch_size) {
+            report.reindexed += self.store.reindex(batch).await?;
+        }
+        let index = self.store.keys().top_index();
+        let mut cursor: u64 = 0;
+        loop {
+            let mut conn = self.store.connection().await?;
+            let (next, scored): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                .arg(&index)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(self.batch_size)
+                .query_async(&mut conn)
+                .await?;
+            drop(conn);
+            // Members and scores alternate.
+            let posts: Vec<PostId> = scored
+                .iter()
+                .step_by(2)
+                .filter_map(|member| PostId::parse(member).ok())
+                .collect();
+            report.reindexed += self.store.reindex(&posts).await?;
             cursor = next;
             if cursor == 0 {
                 return Ok(());

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub reaped_expiry: Counter,
     pub reaped_sweep: Counter,
     pub swept_entries: Counter,
+    pub index_repairs: Counter,
     pub sweeps: Counter,
     pub sweep_duration: Histogram,
     pub errors: Counter,
@@ -31,6 +32,7 @@ impl Default for Metrics {
             reaped_expiry: Counter::default(),
             reaped_sweep: Counter::default(),
             swept_entries: Counter::default(),
+            index_repairs: Counter::default(),
             sweeps: Counter::default(),
             // 1 ms .. ~65 s
             sweep_duration: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
@@ -57,6 +59,11 @@ impl Default for Metrics {
             "Set members and hash entries checked by sweeps",
             metrics.swept_entries.clone(),
         );
+        registry.register(
+            "index_repairs",
+            "Posts whose score in the site-wide index a sweep found wrong and set right",
+            metrics.index_repairs.clone(),
+        );
         registry.register("sweeps", "Completed sweeps", metrics.sweeps.clone());
         registry.register(
             "sweep_duration_seconds",
@@ -80,6 +87,7 @@ impl Metrics {
         self.sweeps.inc();
         self.reaped_sweep.inc_by(report.removed);
         self.swept_entries.inc_by(report.checked);
+        self.index_repairs.inc_by(report.reindexed);
         self.sweep_duration.observe(report.duration.as_secs_f64());
     }
 

@@ -32,6 +32,7 @@ pub async fn run(
                 tracing::info!(
                     checked = report.checked,
                     removed = report.removed,
+                    reindexed = report.reindexed,
                     duration_ms = report.duration.as_millis() as u64,
                     "sweep done"
                 );

@@ -1,5 +1,5 @@
 //! Count fan-out: turns announcements on the changes channel into `viewers` pushes
-//! to this process's rooms.
+//! to this process's rooms (readers and watchers of a post) and its SSE feeds.
 //!
 //! Counts always come fresh from the store (one pipelined read for all due posts),
 //! never from in-process state, so readers on every process agree.
@@ -21,19 +21,29 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use crate::feeds::Feeds;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
-use crate::sessions::{Answer, Sessions, room};
+use crate::sessions::{Answer, Sessions, room, watch_room};
 
 /// Posts read per store round trip.
 const READ_BATCH: usize = 500;
 /// Wait before trying again after the store failed.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
+/// Who hears pushes on this process: the sockets reading or watching a post, and
+/// the event streams listening to it.
+pub struct Audience {
+    pub io: SocketIo,
+    pub sessions: Sessions,
+    pub feeds: Arc<Feeds>,
+}
+
 pub struct Fanout {
     store: Arc<dyn Store>,
     io: SocketIo,
     sessions: Sessions,
+    feeds: Arc<Feeds>,
     small_room: usize,
     max_interval: Duration,
     /// Posts announced as changed and not pushed yet.
@@ -54,8 +64,11 @@ pub struct Fanout {
 impl Fanout {
     pub fn new(
         store: Arc<dyn Store>,
-        io: SocketIo,
-        sessions: Sessions,
+        Audience {
+            io,
+            sessions,
+            feeds,
+        }: Audience,
         config: &presence_core::config::FanoutConfig,
         metrics: Arc<Metrics>,
         resynced: Arc<Notify>,
@@ -65,6 +78,7 @@ impl Fanout {
             store,
             io,
             sessions,
+            feeds,
             small_room: config.small_room,
             max_interval: Duration::from_millis(config.max_interval_ms),
             dirty: HashSet::new(),
@@ -108,6 +122,13 @@ impl Fanout {
                         self.note_answer(answer);
                     }
                 }
+                () = self.feeds.opened.notified() => {
+                    // A first listener is owed a count: read it now.
+                    for post in self.feeds.take_opened() {
+                        self.forced.insert(post.clone());
+                        self.dirty.insert(post);
+                    }
+                }
                 () = sleep_until(wake_at), if !self.dirty.is_empty() => {}
             }
             wake_at = self.push_due().await;
@@ -123,7 +144,8 @@ impl Fanout {
                 }
             }
             Ok(Change::Resync) | Err(RecvError::Lagged(_)) => {
-                self.dirty.extend(self.sessions.posts_with_local_readers());
+                self.dirty.extend(self.sessions.posts_with_local_audience());
+                self.dirty.extend(self.feeds.posts());
                 self.resynced.notify_one();
             }
             Err(RecvError::Closed) => return false,
@@ -152,9 +174,9 @@ impl Fanout {
         let mut next_due = now + self.max_interval;
         let dirty: Vec<PostId> = self.dirty.iter().cloned().collect();
         for post in dirty {
-            let readers = self.sessions.local_readers(&post);
+            let readers = self.sessions.local_audience(&post) + self.feeds.listeners(&post);
             if readers == 0 {
-                // Nobody here reads it: nothing to push, nothing to remember.
+                // Nobody here reads or watches it: nothing to push, nothing to remember.
                 self.dirty.remove(&post);
                 self.forced.remove(&post);
                 self.pushed.remove(&post);
@@ -199,9 +221,10 @@ impl Fanout {
         }
         self.pushed.insert(post.clone(), (now, count));
         self.metrics.pushes.inc();
+        self.feeds.publish(post, count);
         if let Err(error) = self
             .io
-            .to(room(post))
+            .to(vec![room(post), watch_room(post)])
             .emit("viewers", &(post.as_str(), count))
             .await
         {

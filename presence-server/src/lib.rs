@@ -9,6 +9,8 @@
 #![deny(rust_2018_idioms)]
 
 mod fanout;
+mod feeds;
+mod history;
 pub mod http;
 mod keepalive;
 mod log_throttle;
@@ -29,7 +31,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::fanout::Fanout;
+use crate::fanout::{Audience, Fanout};
+use crate::feeds::Feeds;
 use crate::http::AppState;
 use crate::metrics::{MeteredStore, Metrics};
 use crate::security::Guard;
@@ -73,20 +76,29 @@ pub async fn run(
         span.clone(),
     );
     let notice_rules = notices::NoticeRules::from(&config.notices);
+    let feeds = Arc::new(Feeds::default());
+    let dashboard = Arc::new(config.dashboard.clone());
+    let background = CancellationToken::new();
     let state = AppState {
         store: store.clone(),
         metrics: metrics.clone(),
         max_batch_ids: config.server.max_batch_ids,
         notice_rules: notice_rules.clone(),
+        feeds: feeds.clone(),
+        guard: guard.clone(),
+        dashboard: dashboard.clone(),
+        shutdown: background.child_token(),
     };
     let app = http::app(state, socket_layer, &guard);
 
-    let background = CancellationToken::new();
     let resynced = Arc::new(Notify::new());
     let fanout = Fanout::new(
         store.clone(),
-        io.clone(),
-        sessions.clone(),
+        Audience {
+            io: io.clone(),
+            sessions: sessions.clone(),
+            feeds,
+        },
         &config.fanout,
         metrics.clone(),
         resynced.clone(),
@@ -106,6 +118,9 @@ pub async fn run(
         fanout
             .run(background.child_token())
             .instrument(span.clone()),
+    );
+    let sampling = tokio::spawn(
+        history::run(store.clone(), dashboard, background.child_token()).instrument(span.clone()),
     );
     let keeping_alive = tokio::spawn(
         keepalive::run(
@@ -144,7 +159,7 @@ pub async fn run(
     // Stop pushing and refreshing first: nothing may touch the sockets or
     // re-register sessions while they are being removed.
     background.cancel();
-    let _ = tokio::join!(fanning_out, keeping_alive, delivering);
+    let _ = tokio::join!(fanning_out, keeping_alive, delivering, sampling);
     let deadline = Duration::from_secs(config.server.shutdown_timeout_secs);
     drain(&*store, &sessions, &io, deadline).await;
     match tokio::time::timeout(Duration::from_secs(1), serving).await {

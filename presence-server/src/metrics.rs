@@ -7,7 +7,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use presence_core::notice::Notice;
 use presence_core::store::Admission;
-use presence_core::{Change, PostId, PostStats, SessionId, Store, StoreError, Viewing};
+use presence_core::{
+    Change, PostId, PostStats, Sample, SessionId, SiteStats, Store, StoreError, Viewing,
+};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -33,6 +35,7 @@ pub struct Metrics {
     pub store_errors: Family<OperationLabel, Counter>,
     pub limited: Family<crate::security::LimitLabel, Counter>,
     pub notices_delivered: Counter,
+    pub event_streams: Gauge,
 }
 
 impl Default for Metrics {
@@ -52,6 +55,7 @@ impl Default for Metrics {
             store_errors: Family::default(),
             limited: Family::default(),
             notices_delivered: Counter::default(),
+            event_streams: Gauge::default(),
         };
         registry.register(
             "connections",
@@ -97,6 +101,11 @@ impl Default for Metrics {
             "notices_delivered",
             "Notices emitted to this process's sockets (one per notice, not per socket)",
             metrics.notices_delivered.clone(),
+        );
+        registry.register(
+            "event_streams",
+            "Open Server-Sent Events streams of post counts",
+            metrics.event_streams.clone(),
         );
         Self {
             registry,
@@ -186,6 +195,27 @@ impl Store for MeteredStore {
     async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError> {
         self.measure("post_stats", self.inner.post_stats(posts))
             .await
+    }
+
+    async fn top(&self, limit: usize) -> Result<Vec<(PostId, u64)>, StoreError> {
+        self.measure("top", self.inner.top(limit)).await
+    }
+
+    async fn site_stats(&self) -> Result<SiteStats, StoreError> {
+        self.measure("site_stats", self.inner.site_stats()).await
+    }
+
+    async fn record_history(
+        &self,
+        step: std::time::Duration,
+        keep: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.measure("record_history", self.inner.record_history(step, keep))
+            .await
+    }
+
+    async fn history(&self) -> Result<Vec<Sample>, StoreError> {
+        self.measure("history", self.inner.history()).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -24,6 +24,12 @@ pub fn room(post: &PostId) -> String {
     format!("post:{post}")
 }
 
+/// The room of the sockets watching a post without reading it. Apart from the
+/// readers' room, so reading and watching the same post never undo each other.
+pub fn watch_room(post: &PostId) -> String {
+    format!("watch:{post}")
+}
+
 /// A count a socket was told directly, in answer to its `viewing`.
 ///
 /// The answer and the room pushes are emitted by different tasks, so an answer
@@ -62,6 +68,7 @@ struct Shared {
 struct Registry {
     sessions: HashMap<SessionId, Arc<Session>>,
     local_readers: HashMap<PostId, usize>,
+    local_watchers: HashMap<PostId, usize>,
 }
 
 pub struct Session {
@@ -86,6 +93,8 @@ struct SessionState {
     /// Every post the socket asked for, bounded by `security.max_posts_per_socket`
     /// so one connection cannot tour the whole site inflating views.
     visited: HashSet<PostId>,
+    /// Posts whose counts the socket watches without reading them.
+    watching: Vec<PostId>,
     worker_running: bool,
     closed: bool,
 }
@@ -163,7 +172,7 @@ impl Sessions {
             }
             if state.wanted.as_ref() != Some(&post) {
                 if let Some(old) = state.wanted.take() {
-                    registry.forget_reader(&old);
+                    forget(&mut registry.local_readers, &old);
                     session.socket.leave(room(&old));
                 }
                 // The room is joined once the store has recorded the reading (see
@@ -179,6 +188,39 @@ impl Sessions {
         Ok(Some(session))
     }
 
+    /// The socket watches `posts` now, instead of what it watched before: it joins
+    /// and leaves their watch rooms at once. False if the socket is gone.
+    pub fn watch(&self, id: &SessionId, posts: Vec<PostId>) -> bool {
+        let mut registry = lock(&self.shared.registry);
+        let Some(session) = registry.sessions.get(id).cloned() else {
+            return false;
+        };
+        let mut state = lock(&session.state);
+        if state.closed {
+            return false;
+        }
+        // Lists are short (security.max_watch_posts): linear lookups are fine.
+        for post in &state.watching {
+            if !posts.contains(post) {
+                forget(&mut registry.local_watchers, post);
+                session.socket.leave(watch_room(post));
+            }
+        }
+        for post in &posts {
+            if !state.watching.contains(post) {
+                *registry.local_watchers.entry(post.clone()).or_default() += 1;
+                session.socket.join(watch_room(post));
+            }
+        }
+        state.watching = posts;
+        true
+    }
+
+    /// Tells the fan-out that a socket was answered `count` for `post` directly.
+    pub fn answered(&self, post: PostId, count: u64) {
+        let _ = self.shared.answers.try_send((post, count));
+    }
+
     /// The socket closed: forget it here at once. Returns the session, whose
     /// worker must then be driven to remove it from the store.
     pub fn remove(&self, id: &SessionId) -> Option<Arc<Session>> {
@@ -188,7 +230,10 @@ impl Sessions {
             let mut state = lock(&session.state);
             state.closed = true;
             if let Some(post) = &state.wanted {
-                registry.forget_reader(post);
+                forget(&mut registry.local_readers, post);
+            }
+            for post in &state.watching {
+                forget(&mut registry.local_watchers, post);
             }
             drop(state);
             session
@@ -255,18 +300,20 @@ impl Sessions {
             .collect()
     }
 
-    pub fn local_readers(&self, post: &PostId) -> usize {
-        lock(&self.shared.registry)
-            .local_readers
-            .get(post)
-            .copied()
-            .unwrap_or(0)
+    /// Sockets here that read or watch `post`: who a push of it reaches.
+    pub fn local_audience(&self, post: &PostId) -> usize {
+        let registry = lock(&self.shared.registry);
+        let count = |map: &HashMap<PostId, usize>| map.get(post).copied().unwrap_or(0);
+        count(&registry.local_readers) + count(&registry.local_watchers)
     }
 
-    pub fn posts_with_local_readers(&self) -> Vec<PostId> {
-        lock(&self.shared.registry)
+    /// Every post read or watched here.
+    pub fn posts_with_local_audience(&self) -> HashSet<PostId> {
+        let registry = lock(&self.shared.registry);
+        registry
             .local_readers
             .keys()
+            .chain(registry.local_watchers.keys())
             .cloned()
             .collect()
     }
@@ -305,7 +352,7 @@ impl Sessions {
                     {
                         Ok(viewing) => {
                             if session.viewed(&post, count_view, &viewing) {
-                                let _ = self.shared.answers.try_send((post, viewing.viewers));
+                                self.answered(post, viewing.viewers);
                             }
                         }
                         Err(error) => {
@@ -333,13 +380,12 @@ impl Sessions {
     }
 }
 
-impl Registry {
-    fn forget_reader(&mut self, post: &PostId) {
-        if let Some(count) = self.local_readers.get_mut(post) {
-            *count -= 1;
-            if *count == 0 {
-                self.local_readers.remove(post);
-            }
+/// One socket fewer reads (or watches) `post`.
+fn forget(counts: &mut HashMap<PostId, usize>, post: &PostId) {
+    if let Some(count) = counts.get_mut(post) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(post);
         }
     }
 }

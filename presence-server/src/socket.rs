@@ -1,4 +1,5 @@
-//! The Socket.IO side: the layer's settings and the `viewing` / disconnect handlers.
+//! The Socket.IO side: the layer's settings and the `viewing`, `watch` and
+//! disconnect handlers.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use presence_core::viewing::{ViewingError, ViewingRequest};
-use presence_core::{Config, IdError, SessionId, Store};
+use presence_core::watch::parse_watch_list;
+use presence_core::{Config, IdError, PostId, SessionId, Store};
 use serde_json::{Value, json};
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
@@ -31,6 +33,7 @@ struct Context {
     sessions: Sessions,
     metrics: Arc<Metrics>,
     guard: Arc<Guard>,
+    max_watch_posts: usize,
     span: Span,
 }
 
@@ -63,6 +66,7 @@ pub fn layer(
         sessions,
         metrics,
         guard,
+        max_watch_posts: config.security.max_watch_posts,
         span,
     };
     // Handlers are registered in a connect *middleware*: socketioxide runs it before
@@ -89,6 +93,7 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
         sessions,
         metrics,
         guard,
+        max_watch_posts,
         span,
     } = context;
     // Shared (handlers must be Clone); the slot is given back when the last holder,
@@ -128,6 +133,39 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     // socketioxide calls the closure in the order packets arrive and only then
     // spawns the future. The wish is recorded in the closure, so a socket that says
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
+    let on_watch = {
+        let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
+        let (metrics, guard, limiter) = (metrics.clone(), guard.clone(), limiter.clone());
+        move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            // Synchronous, like `viewing`: the last list a socket sent is the one kept.
+            let watched = (|| {
+                if !limiter.allow() {
+                    guard.refused("viewing_per_second");
+                    if limiter.first_refusal() {
+                        refuse(&socket, "rate_limited", "too many events; slow down");
+                    }
+                    return None;
+                }
+                let payload = payload.unwrap_or(Value::Null);
+                match parse_watch_list(&payload, max_watch_posts) {
+                    Ok(posts) => sessions.watch(&session, posts.clone()).then_some(posts),
+                    Err(error) => {
+                        metrics.viewing_rejected.inc();
+                        refuse(&socket, error.code(), &error.to_string());
+                        None
+                    }
+                }
+            })();
+            let (store, sessions) = (store.clone(), sessions.clone());
+            async move {
+                if let Some(posts) = watched {
+                    answer_watch(&socket, &posts, &*store, &sessions).await;
+                }
+            }
+        }
+    };
+    socket.on("watch", on_watch);
+
     let on_viewing = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
         let (metrics, guard, span) = (metrics.clone(), guard.clone(), span.clone());
@@ -198,7 +236,38 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     Ok(())
 }
 
-/// A socket's `viewing` budget: `viewing_per_second`, with bursts of twice that.
+/// Tells a socket the counts of the posts it now watches. Pushes follow from the
+/// fan-out, which also hears of these answers in case one was overtaken by a push.
+async fn answer_watch(
+    socket: &SocketRef,
+    posts: &[PostId],
+    store: &dyn Store,
+    sessions: &Sessions,
+) {
+    if posts.is_empty() {
+        return;
+    }
+    match store.viewer_counts(posts).await {
+        Ok(counts) => {
+            for (post, count) in posts.iter().zip(counts) {
+                let _ = socket.emit("viewers", &(post.as_str(), count));
+                sessions.answered(post.clone(), count);
+            }
+        }
+        Err(error) => {
+            tracing::debug!(%error, "cannot read watched counts");
+            let _ = socket.emit(
+                "error",
+                &json!({
+                    "error": "unavailable",
+                    "message": "counts are unavailable right now; they follow when the store is back",
+                }),
+            );
+        }
+    }
+}
+
+/// A socket's `viewing` and `watch` budget: `viewing_per_second`, with bursts of twice that.
 struct RateLimit {
     limiter: DefaultDirectRateLimiter,
     /// Whether the current run of refusals was reported: one error per run, so a

@@ -159,6 +159,12 @@ impl Reader {
             .expect("emit viewing");
     }
 
+    /// Emits `watch` with a list of post ids: their counts, without being counted.
+    pub async fn watch(&self, posts: &[&str]) {
+        let list = posts.iter().map(|post| Value::from(*post)).collect();
+        self.emit_raw("watch", vec![Value::Array(list)]).await;
+    }
+
     /// Emits an event with raw arguments (for bad-input tests).
     pub async fn emit_raw(&self, event: &str, args: Vec<Value>) {
         self.client

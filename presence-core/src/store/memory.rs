@@ -2,7 +2,7 @@
 //! process: moves are atomic (one lock), sessions expire after their TTL unless kept
 //! alive, and changes are announced on the same kind of channel.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::{Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Store, Viewing};
+use super::{
+    Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Sample, SiteStats, Store,
+    Viewing,
+};
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
 use crate::notice::Notice;
@@ -45,6 +48,8 @@ struct State {
     readers: HashMap<PostId, HashSet<SessionId>>,
     /// The `views:<post>` counters.
     views: HashMap<PostId, u64>,
+    /// The `presence:history` samples, oldest first.
+    history: VecDeque<Sample>,
 }
 
 impl State {
@@ -241,6 +246,51 @@ impl Store for MemoryStore {
                 views: state.views.get(post).copied().unwrap_or(0),
             })
             .collect())
+    }
+
+    /// A scan of every post being read: fine for the one process this store serves
+    /// (Redis keeps a sorted index instead).
+    async fn top(&self, limit: usize) -> Result<Vec<(PostId, u64)>, StoreError> {
+        let state = self.lock();
+        let mut ranked: Vec<(PostId, u64)> = state
+            .readers
+            .iter()
+            .map(|(post, set)| (post.clone(), set.len() as u64))
+            .collect();
+        // Ties in the order Redis's index gives them: by id, descending.
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.as_str().cmp(a.0.as_str())));
+        ranked.truncate(limit);
+        Ok(ranked)
+    }
+
+    async fn site_stats(&self) -> Result<SiteStats, StoreError> {
+        let state = self.lock();
+        Ok(SiteStats {
+            viewers: state.sessions.len() as u64,
+            posts: state.readers.len() as u64,
+        })
+    }
+
+    async fn record_history(&self, step: Duration, keep: Duration) -> Result<(), StoreError> {
+        let step = step.as_secs().max(1);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let start = now - now % step;
+        let mut state = self.lock();
+        let viewers = state.sessions.len() as u64;
+        if state.history.back().is_none_or(|last| last.at < start) {
+            state.history.push_back(Sample { at: start, viewers });
+        }
+        let oldest = start.saturating_sub(keep.as_secs());
+        while state.history.front().is_some_and(|first| first.at < oldest) {
+            state.history.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn history(&self) -> Result<Vec<Sample>, StoreError> {
+        Ok(self.lock().history.iter().copied().collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@
 mod memory;
 mod redis;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
@@ -38,6 +40,23 @@ pub struct Viewing {
 pub struct PostStats {
     pub viewers: u64,
     pub views: u64,
+}
+
+/// The whole site's figures now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SiteStats {
+    /// Readers on every post together.
+    pub viewers: u64,
+    /// Posts with at least one reader.
+    pub posts: u64,
+}
+
+/// Site-wide readers at one moment, for the dashboard's chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// Start of the sampling step, in Unix seconds (the store's clock).
+    pub at: u64,
+    pub viewers: u64,
 }
 
 /// The window of the notice rate limits.
@@ -95,6 +114,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Live readers and all-time views of each post, in order, in one round trip.
     async fn post_stats(&self, posts: &[PostId]) -> Result<Vec<PostStats>, StoreError>;
+
+    /// The `limit` posts with the most readers now, most first.
+    async fn top(&self, limit: usize) -> Result<Vec<(PostId, u64)>, StoreError>;
+
+    /// Readers on the whole site and posts being read, in one round trip.
+    async fn site_stats(&self) -> Result<SiteStats, StoreError>;
+
+    /// Offers a sample of site-wide readers for the current step of `step`; every
+    /// server offers one and the store keeps one per step, for `keep`.
+    async fn record_history(&self, step: Duration, keep: Duration) -> Result<(), StoreError>;
+
+    /// The samples kept, oldest first.
+    async fn history(&self) -> Result<Vec<Sample>, StoreError>;
 
     /// Succeeds when the store answers; `/readyz` reports the error otherwise.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -12,7 +12,10 @@ use redis::AsyncConnectionConfig;
 use redis::{ErrorKind, Pipeline, RedisError, Script, ServerErrorKind};
 use tokio::sync::broadcast;
 
-use super::{Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Store, Viewing};
+use super::{
+    Admission, CHANGE_BUFFER, Change, NOTICE_WINDOW_SECS, PostStats, Sample, SiteStats, Store,
+    Viewing,
+};
 use crate::config::RedisConfig;
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
@@ -29,6 +32,13 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 /// that is really gone refuses or resets connections, which is noticed at once.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A script that changes reader sets, with the index helper it calls prepended.
+macro_rules! with_index {
+    ($path:literal) => {
+        concat!(include_str!("scripts/index.lua"), include_str!($path))
+    };
+}
+
 /// Cheap to clone: every clone shares the pool and the changes listener.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -43,6 +53,8 @@ struct Shared {
     view: Script,
     leave: Script,
     leave_many: Script,
+    reindex: Script,
+    record_history: Script,
     admit_notice: Script,
     /// Started on first use; gc never needs it.
     channels: OnceLock<Channels>,
@@ -107,9 +119,11 @@ impl RedisStore {
                 client,
                 keys,
                 ttl_secs: session_ttl.as_secs().max(1),
-                view: Script::new(include_str!("scripts/view.lua")),
-                leave: Script::new(include_str!("scripts/leave.lua")),
-                leave_many: Script::new(include_str!("scripts/leave_many.lua")),
+                view: Script::new(with_index!("scripts/view.lua")),
+                leave: Script::new(with_index!("scripts/leave.lua")),
+                leave_many: Script::new(with_index!("scripts/leave_many.lua")),
+                reindex: Script::new(with_index!("scripts/reindex.lua")),
+                record_history: Script::new(include_str!("scripts/record_history.lua")),
                 admit_notice: Script::new(include_str!("scripts/admit_notice.lua")),
                 channels: OnceLock::new(),
             }),
@@ -224,14 +238,31 @@ impl RedisStore {
         Ok(outcomes)
     }
 
+    /// Sets each post's score in the site-wide index to its readers, in one atomic
+    /// step; returns how many were wrong. The sweep's repair.
+    pub async fn reindex(&self, posts: &[PostId]) -> Result<u64, StoreError> {
+        if posts.is_empty() {
+            return Ok(0);
+        }
+        let keys = &self.shared.keys;
+        let mut invocation = self.shared.reindex.prepare_invoke();
+        invocation.key(keys.top_index());
+        for post in posts {
+            invocation.key(keys.readers(post)).arg(post.as_str());
+        }
+        let mut conn = self.connection().await?;
+        Ok(invocation.invoke_async(&mut conn).await?)
+    }
+
     fn add_leave(&self, pipe: &mut Pipeline, session: &SessionId, post: &PostId, mode: &str) {
         let keys = &self.shared.keys;
         pipe.cmd("EVALSHA")
             .arg(self.shared.leave.get_hash())
-            .arg(3)
+            .arg(4)
             .arg(keys.sessions_hash())
             .arg(keys.readers(post))
             .arg(keys.session(session))
+            .arg(keys.top_index())
             .arg(session.as_str())
             .arg(post.as_str())
             .arg(keys.changes_channel())
@@ -280,6 +311,7 @@ impl RedisStore {
             .key(keys.session(session))
             .key(keys.views(post))
             .key(keys.readers(believed.unwrap_or(post)))
+            .key(keys.top_index())
             .arg(session.as_str())
             .arg(post.as_str())
             .arg(believed.map_or("", PostId::as_str))
@@ -392,6 +424,15 @@ enum Forwarding {
     ConnectionLost,
 }
 
+/// A history member, `<start>:<readers>`; anything else is skipped.
+fn parse_sample(member: &str) -> Option<Sample> {
+    let (at, viewers) = member.split_once(':')?;
+    Some(Sample {
+        at: at.parse().ok()?,
+        viewers: viewers.parse().ok()?,
+    })
+}
+
 fn is_noscript(error: &RedisError) -> bool {
     error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
 }
@@ -452,7 +493,7 @@ impl Store for RedisStore {
         }
         let keys = &self.shared.keys;
         let mut invocation = self.shared.leave_many.prepare_invoke();
-        invocation.key(keys.sessions_hash());
+        invocation.key(keys.sessions_hash()).key(keys.top_index());
         invocation.arg(keys.changes_channel());
         for (session, post) in sessions {
             invocation
@@ -513,6 +554,64 @@ impl Store for RedisStore {
                 views: views.unwrap_or(0),
             })
             .collect())
+    }
+
+    async fn top(&self, limit: usize) -> Result<Vec<(PostId, u64)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.connection().await?;
+        let ranked: Vec<(String, u64)> = redis::cmd("ZRANGE")
+            .arg(self.shared.keys.top_index())
+            .arg(0)
+            .arg(limit - 1)
+            .arg("REV")
+            .arg("WITHSCORES")
+            .query_async(&mut conn)
+            .await?;
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(post, viewers)| Some((PostId::parse(&post).ok()?, viewers)))
+            .collect())
+    }
+
+    async fn site_stats(&self) -> Result<SiteStats, StoreError> {
+        let keys = &self.shared.keys;
+        let mut conn = self.connection().await?;
+        let (viewers, posts): (u64, u64) = redis::pipe()
+            .cmd("HLEN")
+            .arg(keys.sessions_hash())
+            .cmd("ZCARD")
+            .arg(keys.top_index())
+            .query_async(&mut conn)
+            .await?;
+        Ok(SiteStats { viewers, posts })
+    }
+
+    async fn record_history(&self, step: Duration, keep: Duration) -> Result<(), StoreError> {
+        let keys = &self.shared.keys;
+        let mut conn = self.connection().await?;
+        let _: u64 = self
+            .shared
+            .record_history
+            .key(keys.history())
+            .key(keys.sessions_hash())
+            .arg(step.as_secs().max(1))
+            .arg(keep.as_secs())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn history(&self) -> Result<Vec<Sample>, StoreError> {
+        let mut conn = self.connection().await?;
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.shared.keys.history())
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        Ok(members.iter().filter_map(|m| parse_sample(m)).collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,9 +1,9 @@
-//! `GET /api/posts/{id}` and `GET /api/posts?ids=…`: the counts contract that
-//! dashboards rely on.
+//! `GET /api/posts/{id}`, `GET /api/posts?ids=…`, `GET /api/top` and
+//! `GET /api/stats`: the counts contract that dashboards rely on.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use presence_core::{PostId, PostStats};
+use presence_core::{PostId, PostStats, SiteStats};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
@@ -72,4 +72,61 @@ pub async fn posts(
         .map(|(id, s)| PostBody::new(id, s))
         .collect();
     Ok(Json(PostsBody { posts }))
+}
+
+/// Posts `GET /api/top` lists when no limit is given.
+const DEFAULT_TOP: usize = 10;
+
+#[derive(Serialize)]
+pub struct RankedPost {
+    post_id: PostId,
+    viewers: u64,
+}
+
+#[derive(Serialize)]
+pub struct TopBody {
+    posts: Vec<RankedPost>,
+}
+
+#[derive(Deserialize)]
+pub struct TopQuery {
+    limit: Option<String>,
+}
+
+/// The posts with the most readers now, most first; posts nobody reads are never
+/// listed. At most `server.max_batch_ids`.
+pub async fn top(
+    State(state): State<AppState>,
+    Query(query): Query<TopQuery>,
+) -> Result<Json<TopBody>, ApiError> {
+    let max = state.max_batch_ids;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_TOP.min(max),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .ok_or(ApiError::BadLimit { max })?,
+    };
+    let posts = state
+        .store
+        .top(limit)
+        .await?
+        .into_iter()
+        .map(|(post_id, viewers)| RankedPost { post_id, viewers })
+        .collect();
+    Ok(Json(TopBody { posts }))
+}
+
+#[derive(Serialize)]
+pub struct StatsBody {
+    /// Readers on the whole site now.
+    viewers: u64,
+    /// Posts with at least one reader now.
+    posts: u64,
+}
+
+pub async fn stats(State(state): State<AppState>) -> Result<Json<StatsBody>, ApiError> {
+    let SiteStats { viewers, posts } = state.store.site_stats().await?;
+    Ok(Json(StatsBody { viewers, posts }))
 }

@@ -24,6 +24,10 @@ pub enum ApiError {
     NoticeRateLimited,
     #[error("not found")]
     NotFound,
+    #[error("limit: give a number from 1 to {max}")]
+    BadLimit { max: usize },
+    #[error("too many open streams from your address")]
+    TooManyStreams,
 }
 
 impl ApiError {
@@ -36,6 +40,8 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::NoticeRateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadLimit { .. } => (StatusCode::BAD_REQUEST, "invalid_limit"),
+            ApiError::TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
         }
     }
 }

@@ -2,7 +2,9 @@
 
 mod api;
 mod assets;
+mod dashboard;
 mod error;
+mod events;
 mod health;
 mod metrics;
 mod notices;
@@ -13,8 +15,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use presence_core::Store;
+use presence_core::config::DashboardConfig;
+use tokio_util::sync::CancellationToken;
 
+use crate::feeds::Feeds;
 use crate::metrics::Metrics;
+use crate::security::Guard;
 
 pub use self::error::ApiError;
 
@@ -25,6 +31,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub max_batch_ids: usize,
     pub notice_rules: crate::notices::NoticeRules,
+    pub feeds: Arc<Feeds>,
+    pub guard: Arc<Guard>,
+    pub dashboard: Arc<DashboardConfig>,
+    /// Cancelled at shutdown: open event streams end then.
+    pub shutdown: CancellationToken,
 }
 
 /// The whole service on one port: the routes, with Socket.IO, the origin check
@@ -33,7 +44,7 @@ pub struct AppState {
 pub fn app(
     state: AppState,
     socket_layer: socketioxide::layer::SocketIoLayer,
-    guard: &Arc<crate::security::Guard>,
+    guard: &Arc<Guard>,
 ) -> Router {
     let origin_log = Arc::new(crate::log_throttle::LogThrottle::default());
     router(state)
@@ -50,6 +61,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/posts", get(api::posts))
         .route("/api/posts/{post_id}", get(api::post))
+        .route("/api/posts/{post_id}/events", get(events::post_events))
+        .route("/api/top", get(api::top))
+        .route("/api/stats", get(api::stats))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/data", get(dashboard::data))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -16,7 +16,7 @@ use presence_core::viewing::ViewingRequest;
 use prometheus_client::encoding::EncodeLabelSet;
 
 pub use self::client_ip::client_ip;
-pub use self::connections::{ConnectionLimiter, TooManyConnections};
+pub use self::connections::{ConnectionLimiter, ConnectionPermit, TooManyConnections};
 pub use self::origin::{cors, refuse_foreign_origins};
 use crate::metrics::Metrics;
 

@@ -39,6 +39,16 @@ async fn hash_len(redis: &RedisServer) -> usize {
     redis.connection().await.hlen("viewers").await.unwrap()
 }
 
+/// The score of `post` in the site-wide index, `None` when it is not listed.
+async fn index_score(redis: &RedisServer, post: &str) -> Option<u64> {
+    redis
+        .connection()
+        .await
+        .zscore("presence:top", post)
+        .await
+        .unwrap()
+}
+
 async fn set_len(redis: &RedisServer, post: &str) -> usize {
     redis
         .connection()
@@ -71,6 +81,11 @@ async fn an_expired_session_is_reaped_by_its_expiry_event() {
         "only the live reader stays in the hash"
     );
     assert_eq!(set_len(&redis, "13").await, 1);
+    assert_eq!(
+        index_score(&redis, "13").await,
+        Some(1),
+        "the index follows"
+    );
     wait_for_metric(&gc, "presence_gc_reaped_expired_sessions_total", |v| {
         v == 1.0
     })
@@ -102,7 +117,41 @@ async fn a_session_key_deleted_behind_our_back_is_swept() {
         (hash_len(&redis).await == 0 && set_len(&redis, "13").await == 0).then_some(())
     })
     .await;
+    assert_eq!(index_score(&redis, "13").await, None, "the index follows");
     wait_for_metric(&gc, "presence_gc_swept_sessions_total", |v| v >= 1.0).await;
+}
+
+/// The index is kept by the scripts; anything that bypasses them (a restore, a
+/// hand edit) is set right by the next sweep, which tells how much it fixed.
+#[tokio::test]
+async fn the_sweep_repairs_a_damaged_site_index() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    seed_ghost(&redis, "a", "13", Duration::from_secs(600)).await;
+    seed_ghost(&redis, "b", "13", Duration::from_secs(600)).await;
+    seed_ghost(&redis, "c", "7", Duration::from_secs(600)).await;
+    assert_eq!(index_score(&redis, "13").await, Some(2));
+    let mut conn = redis.connection().await;
+    let _: () = redis::pipe()
+        .zadd("presence:top", "13", 40)
+        .zrem("presence:top", "7")
+        .zadd("presence:top", "99", 5)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let gc = GcProcess::start(&[
+        ("PRESENCE_REDIS__URL", &url),
+        ("PRESENCE_GC__SWEEP_INTERVAL_SECS", NO_SWEEP),
+    ])
+    .await;
+    wait_for_metric(&gc, "presence_gc_index_repairs_total", |v| v == 3.0).await;
+    let index: Vec<(String, u64)> = conn
+        .zrevrange_withscores("presence:top", 0, -1)
+        .await
+        .unwrap();
+    assert_eq!(index, [("13".to_owned(), 2), ("7".to_owned(), 1)]);
+    assert_eq!(hash_len(&redis).await, 3, "live sessions are left alone");
 }
 
 #[tokio::test]
@@ -145,10 +194,14 @@ async fn the_first_sweep_removes_what_expired_while_gc_was_down() {
         "nobody reaped them: their events were lost"
     );
 
+    let indexed: usize = conn.zcard("presence:top").await.unwrap();
+    assert_eq!(indexed, 7, "the index still lists the ghosts' posts");
+
     let gc = GcProcess::start(&settings).await;
     eventually("the first sweep to clean everything", GC_WAIT, async || {
         let sets: Vec<String> = conn.keys("viewers:*").await.unwrap();
-        (hash_len(&redis).await == 0 && sets.is_empty()).then_some(())
+        let indexed: usize = conn.zcard("presence:top").await.unwrap();
+        (hash_len(&redis).await == 0 && sets.is_empty() && indexed == 0).then_some(())
     })
     .await;
     wait_for_metric(&gc, "presence_gc_swept_sessions_total", |v| {

@@ -7,6 +7,7 @@
 -- KEYS[1] viewers           hash: session id -> post id
 -- KEYS[2] viewers:<post>    set of the post the caller believes the session reads
 -- KEYS[3] session:<id>      liveness key
+-- KEYS[4] presence:top      site-wide index: post id -> readers
 -- ARGV[1] session id
 -- ARGV[2] post id the caller believes the session reads
 -- ARGV[3] changes channel
@@ -23,6 +24,7 @@ end
 
 local removed = redis.call('SREM', KEYS[2], session)
 if removed == 1 then
+  reindex(KEYS[4], KEYS[2], post)
   redis.call('PUBLISH', ARGV[3], post)
 end
 

@@ -8,6 +8,7 @@
 -- KEYS[4] views:<new post>     all-time views of the new post
 -- KEYS[5] viewers:<old post>   set of the post the caller believes the session
 --                              reads (the same as KEYS[2] when it believes none)
+-- KEYS[6] presence:top         site-wide index: post id -> readers
 -- ARGV[1] session id
 -- ARGV[2] new post id
 -- ARGV[3] believed old post id, '' for none
@@ -29,7 +30,7 @@ local moved_from, readers_left = '', 0
 if believed ~= '' and believed ~= post then
   if redis.call('SREM', KEYS[5], session) == 1 then
     moved_from = believed
-    readers_left = redis.call('SCARD', KEYS[5])
+    readers_left = reindex(KEYS[6], KEYS[5], believed)
     redis.call('PUBLISH', ARGV[6], believed)
   end
 end
@@ -37,6 +38,12 @@ end
 redis.call('HSET', KEYS[1], session, post)
 redis.call('SET', KEYS[3], post, 'EX', ARGV[4])
 local joined = redis.call('SADD', KEYS[2], session) == 1
+local readers
+if joined then
+  readers = reindex(KEYS[6], KEYS[2], post)
+else
+  readers = redis.call('SCARD', KEYS[2])
+end
 
 local views
 if joined and ARGV[5] == '1' then
@@ -47,4 +54,4 @@ end
 if joined then
   redis.call('PUBLISH', ARGV[6], post)
 end
-return {'ok', redis.call('SCARD', KEYS[2]), views, moved_from, readers_left}
+return {'ok', readers, views, moved_from, readers_left}

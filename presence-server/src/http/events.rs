@@ -1,0 +1,71 @@
+//! `GET /api/posts/{id}/events`: a post's count as Server-Sent Events, for
+//! dashboards and scripts that do not speak Socket.IO.
+//!
+//! Each stream is fed by the fan-out (see `feeds.rs`), so it gets exactly the
+//! coalesced updates a socket in the post's room gets: the current count first,
+//! then one event per change. A stream holds one of its address's
+//! `security.max_connections_per_ip` slots, like a socket, and ends when the
+//! server shuts down.
+
+use std::convert::Infallible;
+
+use axum::extract::{Path, Request, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+use presence_core::PostId;
+use serde_json::json;
+use tokio_stream::wrappers::WatchStream;
+
+use super::{ApiError, AppState};
+use crate::security;
+
+pub async fn post_events(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let post = PostId::parse(&raw)?;
+    let (parts, _) = request.into_parts();
+    let permit = match security::client_ip(&parts, &state.guard.trusted_proxies) {
+        Some(ip) => Some(state.guard.connections.acquire(ip).map_err(|_| {
+            state.guard.refused("connections_per_ip");
+            ApiError::TooManyStreams
+        })?),
+        None => None,
+    };
+    let open = OpenStream::new(&state, permit);
+    let counts = WatchStream::new(state.feeds.subscribe(&post))
+        // `None` until the fan-out has read the first count.
+        .filter_map(std::future::ready)
+        .map(move |count| {
+            // Keeps the address's slot and the gauge until the stream is dropped.
+            let _open = &open;
+            let data = json!({ "post_id": post.as_str(), "viewers": count });
+            Ok(Event::default().event("viewers").data(data.to_string()))
+        })
+        .take_until(state.shutdown.clone().cancelled_owned());
+    Ok(Sse::new(counts).keep_alive(KeepAlive::default()))
+}
+
+/// What an open stream holds: its connection slot, and its place in the gauge.
+struct OpenStream {
+    _permit: Option<security::ConnectionPermit>,
+    gauge: prometheus_client::metrics::gauge::Gauge,
+}
+
+impl OpenStream {
+    fn new(state: &AppState, permit: Option<security::ConnectionPermit>) -> Self {
+        let gauge = state.metrics.event_streams.clone();
+        gauge.inc();
+        Self {
+            _permit: permit,
+            gauge,
+        }
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
