@@ -17,3 +17,4 @@ mod redis_auth;
 mod redis_layout;
 mod security;
 mod site;
+mod wordpress;
