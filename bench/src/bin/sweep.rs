@@ -7,12 +7,11 @@
 //!
 //! cargo run --release -p presence-bench --bin sweep -- --sessions 100000 --runs 5
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
+use presence_bench::redis_process::RedisProcess;
 use presence_core::config::RedisConfig;
 use presence_core::reaper::Reaper;
 use presence_core::{Keys, PostId, RedisStore, SessionId};
@@ -30,41 +29,13 @@ struct Args {
     batch: usize,
 }
 
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let _redis = Redis(
-        Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .context("start redis-server")?,
-    );
-    let url = format!("redis://127.0.0.1:{port}/0");
-    let client = redis::Client::open(url.as_str())?;
-    let mut conn = wait_for_redis(&client).await?;
+    let (redis, mut conn) = RedisProcess::start().await?;
     let store = RedisStore::connect(
         &RedisConfig {
-            url,
+            url: redis.url.clone(),
             ..RedisConfig::default()
         },
         Keys::default(),
@@ -103,21 +74,6 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-async fn wait_for_redis(
-    client: &redis::Client,
-) -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    let started = Instant::now();
-    loop {
-        if let Ok(conn) = client.get_multiplexed_async_connection().await {
-            return Ok(conn);
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            bail!("redis-server did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Lays out sessions as the `view` script does, in pipelines of 1,000.

@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 const EMBED_SCRIPT: &str = include_str!("../../../embed/presence.js");
 const DEMO_PAGE: &str = include_str!("../../../embed/demo.html");
+const ARCHIVE_PAGE: &str = include_str!("../../../embed/archive.html");
 
 /// A strong validator over the exact bytes served, so a browser revalidates with
 /// `If-None-Match` after `max-age` and pays 304s, not downloads.
@@ -55,4 +56,9 @@ pub async fn embed_script(headers: HeaderMap) -> Response {
 
 pub async fn demo_page() -> Html<&'static str> {
     Html(DEMO_PAGE)
+}
+
+/// A demo archive page: many posts' badges, live over one connection (`watch`).
+pub async fn archive_page() -> Html<&'static str> {
+    Html(ARCHIVE_PAGE)
 }

@@ -76,5 +76,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .route("/presence.js", get(assets::embed_script))
         .route("/", get(assets::demo_page))
+        .route("/archive", get(assets::archive_page))
         .with_state(state)
 }

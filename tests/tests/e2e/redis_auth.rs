@@ -1,20 +1,34 @@
 //! Both binaries on a Redis that wants a password, an ACL user, or TLS.
 
-use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess};
+use std::time::Duration;
+
+use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess, eventually};
 
 use crate::conformance::api;
 
 /// The ACL rule docs/security.md gives operators, word for word.
 const ACL_RULE: &str = "on >presence-pw ~* &* +@connection +evalsha +eval +script|load \
-    +hget +hset +hdel +sadd +srem +scard +set +get +del +incr +expire +exists \
+    +hget +hset +hdel +hlen +sadd +srem +scard +set +get +del +incr +expire +exists \
+    +zadd +zrem +zscore +zrange +zcard +zcount +zremrangebyscore +zscan +time \
     +publish +subscribe +scan +sscan +hscan +config|get +config|set";
 
 async fn serve_and_count(url: &str, extra: &[(&str, &str)]) {
     let mut settings = vec![("PRESENCE_REDIS__URL", url)];
     settings.extend_from_slice(extra);
     // gc serves metrics only after it proved expiry events arrive: a full round
-    // trip of CONFIG, SET, GET and SUBSCRIBE as this user.
-    let _gc = GcProcess::start(&settings).await;
+    // trip of CONFIG, SET, GET and SUBSCRIBE as this user. Its first sweep (SCAN,
+    // HSCAN, ZSCAN and the index repair) runs at start.
+    let gc = GcProcess::start(&settings).await;
+    eventually("gc's first sweep", Duration::from_secs(10), async || {
+        gc.metric("presence_gc_sweeps_total")
+            .await
+            .filter(|sweeps| *sweeps >= 1.0)
+    })
+    .await;
+    settings.extend_from_slice(&[
+        ("PRESENCE_DASHBOARD__TOKEN", DASHBOARD_TOKEN),
+        ("PRESENCE_DASHBOARD__HISTORY_STEP_SECS", "1"),
+    ]);
     let server = ServerProcess::start(&settings).await;
     let one = Reader::viewing(&server.url(), "13").await;
     let two = Reader::viewing(&server.url(), "13").await;
@@ -26,7 +40,29 @@ async fn serve_and_count(url: &str, extra: &[(&str, &str)]) {
         .unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(api(&server.url(), "/api/posts/13").await["views"], 2);
+    assert_eq!(
+        api(&server.url(), "/api/top").await["posts"][0]["viewers"],
+        1
+    );
+    assert_eq!(api(&server.url(), "/api/stats").await["viewers"], 1);
+    let client = reqwest::Client::new();
+    let dashboard = format!("{}/dashboard/data", server.url());
+    eventually("a history sample", Duration::from_secs(10), async || {
+        let data: serde_json::Value = client
+            .get(&dashboard)
+            .bearer_auth(DASHBOARD_TOKEN)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (data["history"].as_array()?.len() >= 1).then_some(())
+    })
+    .await;
 }
+
+const DASHBOARD_TOKEN: &str = "redis-auth-dashboard";
 
 #[tokio::test]
 async fn a_password_protected_redis() {

@@ -1,4 +1,5 @@
-//! What the server writes to Redis is exactly the 2015 schema.
+//! What the server writes to Redis is exactly the 2015 schema, plus the site-wide
+//! index and the dashboard's history.
 
 use presence_tests::server::test_config;
 use presence_tests::{Reader, RedisServer, eventually, spawn_server};
@@ -42,7 +43,12 @@ async fn a_move_from_13_to_7_leaves_exactly_the_design_keys() {
 
     let mut keys: Vec<String> = conn.keys("*").await.unwrap();
     keys.sort();
+    let index: Vec<(String, u64)> = conn.zrange_withscores("presence:top", 0, -1).await.unwrap();
+    assert_eq!(index, [("7".to_owned(), 1)], "the index lists 7 only");
     let mut expected = vec![
+        "presence:top".to_owned(),
+        // Sampled by the clock (one member per dashboard.history_step_secs).
+        "presence:history".to_owned(),
         "viewers".to_owned(),
         "viewers:7".into(),
         session_key,
@@ -67,9 +73,11 @@ async fn a_move_from_13_to_7_leaves_exactly_the_design_keys() {
     left.sort();
     assert_eq!(
         left,
-        ["views:13", "views:7"],
-        "a leave removes everything but the views"
+        ["presence:history", "views:13", "views:7"],
+        "a leave removes everything but the views (and the history, which expires by itself)"
     );
+    let history_ttl: i64 = conn.ttl("presence:history").await.unwrap();
+    assert!(history_ttl > 0, "the history has a TTL, got {history_ttl}");
     server.shutdown().await;
 }
 

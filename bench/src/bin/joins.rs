@@ -1,0 +1,118 @@
+//! How many joins a second does the store take, and what does each cost Redis?
+//!
+//! Starts a private `redis-server`, then `--sessions` sessions (in `--tasks`
+//! concurrent tasks) move from post to post (Zipf over `--posts`) through
+//! `RedisStore::view` for `--secs`: each move is one leave and one join, one script
+//! call. Prints moves per second and, from Redis's own `INFO commandstats`, the
+//! microseconds Redis spent per script call, which is what the site-wide index
+//! adds to. `bench/scripts/index-cost.sh` runs it against the store with and
+//! without the index.
+//!
+//! cargo run --release -p presence-bench --bin joins -- --secs 10
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use presence_bench::redis_process::RedisProcess;
+use presence_bench::zipf::Zipf;
+use presence_core::config::RedisConfig;
+use presence_core::{Keys, PostId, RedisStore, SessionId, Store};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
+    #[arg(long, default_value_t = 1_000)]
+    posts: usize,
+    #[arg(long, default_value_t = 64)]
+    tasks: usize,
+    #[arg(long, default_value_t = 10)]
+    secs: u64,
+    /// redis.pool_size
+    #[arg(long, default_value_t = 16)]
+    pool: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (redis, mut conn) = RedisProcess::start().await?;
+    let store = RedisStore::connect(
+        &RedisConfig {
+            url: redis.url.clone(),
+            pool_size: args.pool,
+            ..RedisConfig::default()
+        },
+        Keys::default(),
+        Duration::from_secs(3600),
+    )?;
+    let posts: Arc<Vec<PostId>> = Arc::new(
+        (1..=args.posts)
+            .map(|n| PostId::parse(&n.to_string()))
+            .collect::<Result<_, _>>()?,
+    );
+    let zipf = Arc::new(Zipf::new(args.posts, 1.0));
+    let moves = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.secs);
+    let per_task = args.sessions.div_ceil(args.tasks);
+
+    // Everyone joins once first, so the measured part is all moves.
+    let mut tasks = Vec::new();
+    for task in 0..args.tasks {
+        let (store, posts, zipf, moves) =
+            (store.clone(), posts.clone(), zipf.clone(), moves.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(task as u64);
+            let sessions: Vec<SessionId> = (0..per_task)
+                .map(|i| SessionId::parse(&format!("t{task}s{i}")))
+                .collect::<Result<_, _>>()?;
+            let mut reading: Vec<Option<PostId>> = vec![None; per_task];
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let post = &posts[zipf.sample(&mut rng)];
+                let slot = i % per_task;
+                store
+                    .view(&sessions[slot], post, reading[slot].as_ref(), false)
+                    .await?;
+                reading[slot] = Some(post.clone());
+                moves.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let moves = moves.load(Ordering::Relaxed);
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await?;
+    let script_usec = usec_per_call(&stats, "evalsha").unwrap_or(f64::NAN);
+    println!(
+        "RESULT {{\"moves_per_sec\":{:.0},\"moves\":{moves},\"secs\":{elapsed:.2},\"redis_usec_per_script\":{script_usec:.2},\"sessions\":{},\"posts\":{},\"tasks\":{}}}",
+        moves as f64 / elapsed,
+        args.sessions,
+        args.posts,
+        args.tasks
+    );
+    Ok(())
+}
+
+/// `usec_per_call` of `command` in `INFO commandstats`.
+fn usec_per_call(stats: &str, command: &str) -> Option<f64> {
+    let line = stats
+        .lines()
+        .find(|line| line.starts_with(&format!("cmdstat_{command}:")))?;
+    line.split(',')
+        .find_map(|field| field.strip_prefix("usec_per_call="))?
+        .parse()
+        .ok()
+}
