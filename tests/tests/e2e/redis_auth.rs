@@ -57,7 +57,7 @@ async fn serve_and_count(url: &str, extra: &[(&str, &str)]) {
             .json()
             .await
             .ok()?;
-        (data["history"].as_array()?.len() >= 1).then_some(())
+        (!data["history"].as_array()?.is_empty()).then_some(())
     })
     .await;
 }
