@@ -62,7 +62,9 @@ impl Default for ServerConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
+    /// One URL; in cluster mode, one or more seed nodes separated by commas.
     pub url: String,
+    pub mode: RedisMode,
     pub key_prefix: String,
     pub pool_size: usize,
 }
@@ -71,10 +73,31 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: String::new(),
+            mode: RedisMode::Single,
             key_prefix: String::new(),
             pool_size: 16,
         }
     }
+}
+
+impl RedisConfig {
+    /// The URLs in `url`: one for a single Redis, the seed nodes of a cluster.
+    pub fn urls(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect()
+    }
+}
+
+/// One Redis (or a primary with replicas behind a proxy), or a Redis Cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisMode {
+    #[default]
+    Single,
+    Cluster,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -269,14 +292,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let url = &self.redis.url;
-        if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(ConfigError::invalid(
-                "redis.url",
-                format!("{url:?}"),
-                "must start with redis:// or rediss://, or be empty for the in-memory store",
-            ));
-        }
+        self.validate_redis_urls()?;
         let prefix = &self.redis.key_prefix;
         if prefix.len() > 64
             || !prefix
@@ -392,6 +408,32 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_redis_urls(&self) -> Result<(), ConfigError> {
+        let redis = &self.redis;
+        let urls = redis.urls();
+        let well_formed = |url: &&str| url.starts_with("redis://") || url.starts_with("rediss://");
+        if !urls.iter().all(well_formed) {
+            return Err(ConfigError::invalid(
+                "redis.url",
+                format!("{:?}", redis.url),
+                "must start with redis:// or rediss://, or be empty for the in-memory store",
+            ));
+        }
+        match redis.mode {
+            RedisMode::Single if urls.len() > 1 => Err(ConfigError::invalid(
+                "redis.url",
+                format!("{:?}", redis.url),
+                "one URL; several (comma-separated) only with redis.mode = \"cluster\"",
+            )),
+            RedisMode::Cluster if urls.is_empty() => Err(ConfigError::invalid(
+                "redis.mode",
+                "\"cluster\"",
+                "needs the cluster's seed nodes in redis.url",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate_security(&self) -> Result<(), ConfigError> {

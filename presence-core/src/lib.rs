@@ -36,7 +36,7 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     } else {
         Ok(Arc::new(RedisStore::connect(
             &config.redis,
-            Keys::new(config.redis.key_prefix.clone()),
+            Keys::for_redis(&config.redis),
             config.session_ttl(),
         )?))
     }

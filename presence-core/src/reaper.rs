@@ -11,12 +11,14 @@
 //!   scripts (a restore, a hand edit).
 //!
 //! The sweep uses SCAN/SSCAN/HSCAN and pipelined EXISTS in batches: never KEYS or
-//! SMEMBERS, which would block Redis on a large site.
+//! SMEMBERS, which would block Redis on a large site. On a cluster it SCANs every
+//! master (each holds only its slots' keys) and walks every shard's hash and index.
 
 use std::time::{Duration, Instant};
 
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
+use crate::keys::Shard;
 use crate::store::{ReapOutcome, RedisStore};
 
 #[derive(Clone)]
@@ -51,7 +53,7 @@ impl Reaper {
 
     /// Reaps the sessions of expired keys; returns how many were removed (a session
     /// already gone, or alive again, is not).
-    pub async fn reap_expired(&self, sessions: &[SessionId]) -> Result<u64, StoreError> {
+    pub async fn reap_expired(&self, sessions: &[(SessionId, Shard)]) -> Result<u64, StoreError> {
         let outcomes = self.store.reap_expired(sessions).await?;
         Ok(count_reaped(&outcomes))
     }
@@ -61,7 +63,7 @@ impl Reaper {
         let started = Instant::now();
         let mut report = SweepReport::default();
         let posts = self.sweep_reader_sets(&mut report).await?;
-        self.sweep_sessions_hash(&mut report).await?;
+        self.sweep_sessions_hashes(&mut report).await?;
         self.repair_index(posts, &mut report).await?;
         report.duration = started.elapsed();
         Ok(report)
@@ -72,31 +74,33 @@ impl Reaper {
         let keys = self.store.keys();
         let pattern = keys.readers_pattern();
         let mut posts = Vec::new();
-        let mut cursor: u64 = 0;
-        loop {
-            let mut conn = self.store.connection().await?;
-            let (next, set_keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(self.batch_size)
-                .arg("TYPE")
-                .arg("set")
-                .query_async(&mut conn)
-                .await?;
-            drop(conn);
-            for set_key in set_keys {
-                if let Some(post) = keys.post_of_readers_key(&set_key) {
-                    self.sweep_reader_set(&set_key, &post, report).await?;
-                    posts.push(post);
+        for (_, master) in self.store.masters().await? {
+            let mut node = master.get_multiplexed_async_connection().await?;
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, set_keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(self.batch_size)
+                    .arg("TYPE")
+                    .arg("set")
+                    .query_async(&mut node)
+                    .await?;
+                for set_key in set_keys {
+                    if let Some(post) = keys.post_of_readers_key(&set_key) {
+                        self.sweep_reader_set(&set_key, &post, report).await?;
+                        posts.push(post);
+                    }
+                }
+                cursor = next;
+                if cursor == 0 {
+                    break;
                 }
             }
-            cursor = next;
-            if cursor == 0 {
-                return Ok(posts);
-            }
         }
+        Ok(posts)
     }
 
     /// Rescores every post in `posts` and every post in the index, in batches.
@@ -110,30 +114,33 @@ impl Reaper {
         for batch in posts.chunks(self.batch_size) {
             report.reindexed += self.store.reindex(batch).await?;
         }
-        let index = self.store.keys().top_index();
-        let mut cursor: u64 = 0;
-        loop {
-            let mut conn = self.store.connection().await?;
-            let (next, scored): (u64, Vec<String>) = redis::cmd("ZSCAN")
-                .arg(&index)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(self.batch_size)
-                .query_async(&mut conn)
-                .await?;
-            drop(conn);
-            // Members and scores alternate.
-            let posts: Vec<PostId> = scored
-                .iter()
-                .step_by(2)
-                .filter_map(|member| PostId::parse(member).ok())
-                .collect();
-            report.reindexed += self.store.reindex(&posts).await?;
-            cursor = next;
-            if cursor == 0 {
-                return Ok(());
+        for shard in self.store.keys().shards() {
+            let index = self.store.keys().top_index(shard);
+            let mut cursor: u64 = 0;
+            loop {
+                let mut conn = self.store.connection().await?;
+                let (next, scored): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                    .arg(&index)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(self.batch_size)
+                    .query_async(&mut conn)
+                    .await?;
+                drop(conn);
+                // Members and scores alternate.
+                let posts: Vec<PostId> = scored
+                    .iter()
+                    .step_by(2)
+                    .filter_map(|member| PostId::parse(member).ok())
+                    .collect();
+                report.reindexed += self.store.reindex(&posts).await?;
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
             }
         }
+        Ok(())
     }
 
     async fn sweep_reader_set(
@@ -166,8 +173,19 @@ impl Reaper {
         }
     }
 
-    async fn sweep_sessions_hash(&self, report: &mut SweepReport) -> Result<(), StoreError> {
-        let hash = self.store.keys().sessions_hash();
+    async fn sweep_sessions_hashes(&self, report: &mut SweepReport) -> Result<(), StoreError> {
+        for shard in self.store.keys().shards() {
+            self.sweep_sessions_hash(shard, report).await?;
+        }
+        Ok(())
+    }
+
+    async fn sweep_sessions_hash(
+        &self,
+        shard: Shard,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let hash = self.store.keys().sessions_hash(shard);
         let mut cursor: u64 = 0;
         loop {
             let mut conn = self.store.connection().await?;
@@ -207,14 +225,7 @@ impl Reaper {
             return Ok(());
         }
         report.checked += entries.len() as u64;
-        let keys = self.store.keys();
-        let mut pipe = redis::pipe();
-        for (session, _) in &entries {
-            pipe.cmd("EXISTS").arg(keys.session(session));
-        }
-        let mut conn = self.store.connection().await?;
-        let alive: Vec<bool> = pipe.query_async(&mut conn).await?;
-        drop(conn);
+        let alive = self.store.sessions_alive(&entries).await?;
         let dead: Vec<(SessionId, PostId)> = entries
             .into_iter()
             .zip(alive)

@@ -5,6 +5,9 @@
 //! that events arrive by letting a probe key expire: managed Redis services often
 //! forbid CONFIG altogether, and some allow GET but not SET, so the probe is the
 //! only check that works everywhere.
+//!
+//! Each Redis node sends the events of its own keys only, so on a cluster this is
+//! done on every master, with a probe key in one of that master's slots.
 
 use std::time::Duration;
 
@@ -17,10 +20,24 @@ use crate::GcError;
 /// How long to wait for the probe key's expiry event.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Enables expiry events if needed and allowed, then checks that they arrive.
+/// Does [`ensure_on`] every master there is now.
 pub async fn ensure(store: &RedisStore) -> Result<(), GcError> {
-    let config_result = enable(store).await;
-    match probe(store).await {
+    for (address, node) in store.masters().await? {
+        ensure_on(store, &node).await.map_err(|error| match error {
+            GcError::ExpiryEventsOff { why } => GcError::ExpiryEventsOff {
+                why: format!("{address}: {why}"),
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Enables expiry events on `node` if needed and allowed, then checks that they
+/// arrive.
+pub async fn ensure_on(store: &RedisStore, node: &redis::Client) -> Result<(), GcError> {
+    let config_result = enable(node).await;
+    match probe(store, node).await {
         Ok(true) => {
             if let Ok(Some(flags)) = &config_result {
                 tracing::info!(%flags, "enabled notify-keyspace-events");
@@ -39,8 +56,8 @@ pub async fn ensure(store: &RedisStore) -> Result<(), GcError> {
 
 /// Adds `E` and `x` to `notify-keyspace-events`. Returns the new flags when it
 /// changed them, `None` when they were already sufficient.
-async fn enable(store: &RedisStore) -> Result<Option<String>, redis::RedisError> {
-    let mut conn = store.client().get_multiplexed_async_connection().await?;
+async fn enable(node: &redis::Client) -> Result<Option<String>, redis::RedisError> {
+    let mut conn = node.get_multiplexed_async_connection().await?;
     let (_, flags): (String, String) = redis::cmd("CONFIG")
         .arg("GET")
         .arg("notify-keyspace-events")
@@ -67,16 +84,19 @@ async fn enable(store: &RedisStore) -> Result<Option<String>, redis::RedisError>
     Ok(Some(wanted))
 }
 
-/// Sets a key with a 1 ms TTL, reads it after it lapsed (which makes Redis expire
-/// it at once), and waits for the event.
-async fn probe(store: &RedisStore) -> Result<bool, redis::RedisError> {
+/// Sets a key with a 1 ms TTL on `node`, reads it after it lapsed (which makes
+/// Redis expire it at once), and waits for the event.
+async fn probe(store: &RedisStore, node: &redis::Client) -> Result<bool, redis::RedisError> {
     let channel = store.keys().expired_events_channel(store.database());
-    let token: u64 = rand::rng().random();
-    let probe_key = store.keys().expiry_probe(&format!("{token:016x}"));
-
-    let mut pubsub = store.client().get_async_pubsub().await?;
+    let mut pubsub = node.get_async_pubsub().await?;
     pubsub.subscribe(&channel).await?;
-    let mut conn = store.client().get_multiplexed_async_connection().await?;
+    let mut conn = node.get_multiplexed_async_connection().await?;
+    let probe_key = if store.keys().is_cluster() {
+        key_served_by(store, &mut conn).await?
+    } else {
+        let token: u64 = rand::rng().random();
+        store.keys().expiry_probe(&format!("{token:016x}"))
+    };
     let () = redis::cmd("SET")
         .arg(&probe_key)
         .arg("1")
@@ -104,4 +124,65 @@ async fn probe(store: &RedisStore) -> Result<bool, redis::RedisError> {
     })
     .await;
     Ok(arrived.unwrap_or(false))
+}
+
+/// A probe key whose slot `node` (a cluster master) serves: one of a few tagged
+/// names, asking the node which slot each falls in.
+async fn key_served_by(
+    store: &RedisStore,
+    node: &mut redis::aio::MultiplexedConnection,
+) -> Result<String, redis::RedisError> {
+    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(node).await?;
+    let own_slots = own_slot_ranges(&nodes);
+    let token: u64 = rand::rng().random();
+    for attempt in 0..256 {
+        let key = store
+            .keys()
+            .expiry_probe(&format!("{{probe-{attempt}}}{token:016x}"));
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(&key)
+            .query_async(node)
+            .await?;
+        if own_slots.iter().any(|range| range.contains(&slot)) {
+            return Ok(key);
+        }
+    }
+    Err(redis::RedisError::from((
+        redis::ErrorKind::Client,
+        "this master serves no slot a probe key could use",
+    )))
+}
+
+/// The slot ranges of the `myself` line of `CLUSTER NODES`.
+fn own_slot_ranges(nodes: &str) -> Vec<std::ops::RangeInclusive<u16>> {
+    let Some(myself) = nodes.lines().find(|line| {
+        line.split_whitespace()
+            .nth(2)
+            .is_some_and(|flags| flags.split(',').any(|f| f == "myself"))
+    }) else {
+        return Vec::new();
+    };
+    myself
+        .split_whitespace()
+        .skip(8)
+        .filter_map(|range| {
+            let (start, end) = range.split_once('-').unwrap_or((range, range));
+            Some(start.parse().ok()?..=end.parse().ok()?)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_slots_are_read_from_the_myself_line() {
+        let nodes = "\
+67ed 127.0.0.1:30002@40002 master - 0 1 2 connected 5461-10922
+e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460 16000 [5461->-67ed]
+";
+        assert_eq!(own_slot_ranges(nodes), [0..=5460, 16000..=16000]);
+    }
 }

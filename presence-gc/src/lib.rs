@@ -56,7 +56,7 @@ pub async fn run(
     }
     let store = RedisStore::connect(
         &config.redis,
-        Keys::new(config.redis.key_prefix.clone()),
+        Keys::for_redis(&config.redis),
         config.session_ttl(),
     )?;
     expiry_events::ensure(&store).await?;
@@ -78,10 +78,12 @@ pub async fn run(
     let reaper = Reaper::new(store, config.gc.batch_size);
     let sweep_now = Arc::new(Notify::new());
     let listening = tokio::spawn(listener::run(
-        reaper.clone(),
-        metrics.clone(),
-        sweep_now.clone(),
-        config.gc.batch_size,
+        listener::Listening {
+            reaper: reaper.clone(),
+            metrics: metrics.clone(),
+            sweep_now: sweep_now.clone(),
+            batch_size: config.gc.batch_size,
+        },
         stop.clone(),
     ));
     let sweeping = tokio::spawn(sweeper::run(

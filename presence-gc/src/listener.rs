@@ -1,78 +1,133 @@
-//! Listens for expired `session:*` keys and reaps those sessions at once.
+//! Listens for expired session keys and reaps those sessions at once.
 //!
-//! Pub/sub is fire-and-forget: whatever Redis sent while we were disconnected is
-//! gone. So after every reconnect this asks the sweeper for an immediate sweep, and
-//! checks expiry events again (a restarted Redis forgets `CONFIG SET`).
+//! Every Redis node announces only its own keys' expiries, so there is one
+//! listener per master: one on a single Redis, one per master of a cluster. A
+//! supervisor looks at the masters every [`TOPOLOGY_CHECK`] and starts listeners
+//! for new ones (a promoted replica, an added node) and stops those of masters
+//! that are gone.
+//!
+//! Pub/sub is fire-and-forget: whatever a node sent while nobody listened is
+//! gone. So every listener after the first round starts by checking expiry events
+//! on its node again (a restarted or promoted node may not send them) and asks the
+//! sweeper for an immediate sweep.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 use presence_core::SessionId;
+use presence_core::keys::Shard;
 use presence_core::reaper::Reaper;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::expiry_events;
 use crate::metrics::Metrics;
 
-/// The longest wait between reconnect attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How often the masters are looked up, and so the longest a lost listener stays
+/// down (it is restarted on the next look).
+const TOPOLOGY_CHECK: Duration = Duration::from_secs(2);
 
-pub async fn run(
-    reaper: Reaper,
-    metrics: Arc<Metrics>,
-    sweep_now: Arc<Notify>,
-    batch_size: usize,
-    shutdown: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(100);
-    let mut connected_before = false;
+/// What every listener needs.
+#[derive(Clone)]
+pub struct Listening {
+    pub reaper: Reaper,
+    pub metrics: Arc<Metrics>,
+    pub sweep_now: Arc<Notify>,
+    pub batch_size: usize,
+}
+
+pub async fn run(listening: Listening, shutdown: CancellationToken) {
+    let mut listeners: HashMap<String, (CancellationToken, JoinHandle<()>)> = HashMap::new();
+    let mut first_round = true;
     loop {
-        let listening = listen(&reaper, &metrics, &sweep_now, batch_size, connected_before);
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            result = listening => match result {
-                Ok(()) => {
-                    tracing::warn!("expiry events connection closed; reconnecting");
-                    backoff = Duration::from_millis(100);
+        match listening.reaper.store().masters().await {
+            Ok(masters) => {
+                listeners.retain(|address, (stop, task)| {
+                    let keep = !task.is_finished() && masters.iter().any(|(a, _)| a == address);
+                    if !keep {
+                        stop.cancel();
+                    }
+                    keep
+                });
+                for (address, node) in masters {
+                    if listeners.contains_key(&address) {
+                        continue;
+                    }
+                    let stop = shutdown.child_token();
+                    let task = tokio::spawn(listen_until(
+                        listening.clone(),
+                        node,
+                        address.clone(),
+                        !first_round,
+                        stop.clone(),
+                    ));
+                    listeners.insert(address, (stop, task));
                 }
-                Err(error) => {
-                    metrics.errors.inc();
-                    tracing::warn!(%error, retry_in = ?backoff, "expiry events unavailable");
-                }
-            },
+                first_round = false;
+            }
+            Err(error) => {
+                listening.metrics.errors.inc();
+                tracing::warn!(%error, "cannot find the Redis masters; retrying");
+            }
         }
-        connected_before = true;
         tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(TOPOLOGY_CHECK) => {}
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    for (_, (_, task)) in listeners {
+        let _ = task.await;
+    }
+}
+
+async fn listen_until(
+    listening: Listening,
+    node: redis::Client,
+    address: String,
+    late: bool,
+    stop: CancellationToken,
+) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        result = listen(&listening, &node, &address, late) => match result {
+            Ok(()) => tracing::warn!(%address, "expiry events connection closed; reconnecting"),
+            Err(error) => {
+                listening.metrics.errors.inc();
+                tracing::warn!(%address, %error, "expiry events unavailable");
+            }
+        },
     }
 }
 
 /// One connection's life: subscribe, sweep if events may have been lost, reap
 /// expired sessions in batches until the connection ends.
 async fn listen(
-    reaper: &Reaper,
-    metrics: &Metrics,
-    sweep_now: &Notify,
-    batch_size: usize,
-    reconnected: bool,
+    listening: &Listening,
+    node: &redis::Client,
+    address: &str,
+    late: bool,
 ) -> Result<(), crate::GcError> {
+    let Listening {
+        reaper,
+        metrics,
+        sweep_now,
+        batch_size,
+    } = listening;
     let store = reaper.store();
     let channel = store.keys().expired_events_channel(store.database());
-    let mut pubsub = store.client().get_async_pubsub().await?;
+    let mut pubsub = node.get_async_pubsub().await?;
     pubsub.subscribe(&channel).await?;
-    if reconnected {
-        if let Err(error) = expiry_events::ensure(store).await {
-            tracing::error!(%error, "expiry events are off after reconnecting; relying on sweeps");
+    if late {
+        if let Err(error) = expiry_events::ensure_on(store, node).await {
+            tracing::error!(%address, %error, "expiry events are off on this node; relying on sweeps");
         }
-        tracing::info!(%channel, "subscribed again; sweeping for events lost meanwhile");
+        tracing::info!(%address, %channel, "subscribed again; sweeping for events lost meanwhile");
         sweep_now.notify_one();
     } else {
-        tracing::info!(%channel, "listening for expired sessions");
+        tracing::info!(%address, %channel, "listening for expired sessions");
     }
 
     let mut events = pubsub.into_on_message();
@@ -85,7 +140,7 @@ async fn listen(
             if let Some(session) = session_of(reaper, &event) {
                 expired.push(session);
             }
-            if expired.len() >= batch_size {
+            if expired.len() >= *batch_size {
                 break;
             }
             next = events.next().now_or_never().flatten();
@@ -111,7 +166,7 @@ async fn listen(
     Ok(())
 }
 
-fn session_of(reaper: &Reaper, event: &redis::Msg) -> Option<SessionId> {
+fn session_of(reaper: &Reaper, event: &redis::Msg) -> Option<(SessionId, Shard)> {
     let key: String = event.get_payload().ok()?;
     reaper.store().keys().session_of_key(&key)
 }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod metrics;
 pub mod node;
 pub mod ports;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod server;
 

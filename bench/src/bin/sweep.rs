@@ -89,8 +89,9 @@ async fn seed(
         for i in chunk_start..(chunk_start + 1000).min(args.sessions) {
             let session = SessionId::parse(&format!("s{i}"))?;
             let post = PostId::parse(&format!("{}", i % args.posts + 1))?;
+            let shard = keys.shard_of(&post);
             pipe.cmd("HSET")
-                .arg(keys.sessions_hash())
+                .arg(keys.sessions_hash(shard))
                 .arg(session.as_str())
                 .arg(post.as_str())
                 .ignore();
@@ -100,7 +101,7 @@ async fn seed(
                 .ignore();
             if alive {
                 pipe.cmd("SET")
-                    .arg(keys.session(&session))
+                    .arg(keys.session(&session, shard))
                     .arg(post.as_str())
                     .arg("EX")
                     .arg(3600)

@@ -2,6 +2,7 @@
 //! `redis-server` and servers on free ports, so tests run in parallel.
 
 mod bad_input;
+mod cluster;
 mod concurrency;
 mod config;
 mod conformance;

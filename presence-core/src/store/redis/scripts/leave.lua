@@ -12,6 +12,7 @@
 -- ARGV[2] post id the caller believes the session reads
 -- ARGV[3] changes channel
 -- ARGV[4] 'leave' or 'reap'
+-- ARGV[5] 'PUBLISH', or 'SPUBLISH' for the sharded channel of the cluster layout
 --
 -- Returns {'ok', readers left, 1 if anything was removed else 0, ''}
 --      or {'alive', 0, 0, ''} for a reap of a live session (nothing changed)
@@ -25,7 +26,7 @@ end
 local removed = redis.call('SREM', KEYS[2], session)
 if removed == 1 then
   reindex(KEYS[4], KEYS[2], post)
-  redis.call('PUBLISH', ARGV[3], post)
+  redis.call(ARGV[5], ARGV[3], post)
 end
 
 local current = redis.call('HGET', KEYS[1], session) or ''

@@ -15,6 +15,7 @@
 -- ARGV[4] session TTL in seconds
 -- ARGV[5] '1' to count a view if this starts a reading of the new post
 -- ARGV[6] changes channel
+-- ARGV[7] 'PUBLISH', or 'SPUBLISH' for the sharded channel of the cluster layout
 --
 -- Every key is passed in KEYS, never built here. If the hash names an old post
 -- other than the believed one, nothing is changed and the caller is told which it
@@ -31,7 +32,7 @@ if believed ~= '' and believed ~= post then
   if redis.call('SREM', KEYS[5], session) == 1 then
     moved_from = believed
     readers_left = reindex(KEYS[6], KEYS[5], believed)
-    redis.call('PUBLISH', ARGV[6], believed)
+    redis.call(ARGV[7], ARGV[6], believed)
   end
 end
 
@@ -52,6 +53,6 @@ else
   views = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
 end
 if joined then
-  redis.call('PUBLISH', ARGV[6], post)
+  redis.call(ARGV[7], ARGV[6], post)
 end
 return {'ok', readers, views, moved_from, readers_left}

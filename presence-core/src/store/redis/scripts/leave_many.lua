@@ -7,8 +7,11 @@
 -- KEYS[2i+1]     viewers:<post of session i>   (i = 1..n)
 -- KEYS[2i+2]     session:<session i>
 -- ARGV[1]        changes channel
--- ARGV[2i]       session id i
--- ARGV[2i+1]     post id i (what the server believes session i reads)
+-- ARGV[2]        'PUBLISH', or 'SPUBLISH' for the sharded channel of the cluster layout
+-- ARGV[2i+1]     session id i
+-- ARGV[2i+2]     post id i (what the server believes session i reads)
+--
+-- In cluster mode every key is of one shard: the caller makes one call per shard.
 --
 -- A session the hash places elsewhere is left alone (its key expires; gc reaps).
 -- Returns the number of sessions removed.
@@ -16,7 +19,7 @@ local removed, changed = 0, {}
 local n = (#KEYS - 2) / 2
 for i = 1, n do
   local set_key, session_key = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local session, post = ARGV[2 * i], ARGV[2 * i + 1]
+  local session, post = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local current = redis.call('HGET', KEYS[1], session)
   if current == false or current == post then
     if redis.call('SREM', set_key, session) == 1 then
@@ -28,6 +31,6 @@ for i = 1, n do
 end
 for post, set_key in pairs(changed) do
   reindex(KEYS[2], set_key, post)
-  redis.call('PUBLISH', ARGV[1], post)
+  redis.call(ARGV[2], ARGV[1], post)
 end
 return removed

@@ -1,0 +1,141 @@
+//! The two ways to reach Redis: a pool of connections to one server, or one
+//! cluster connection that routes each command (or one-slot pipeline) to the
+//! master of its slot and follows MOVED, failovers and resharding.
+
+use std::time::Duration;
+
+use deadpool_redis::{Manager, Pool, Runtime};
+use redis::aio::ConnectionLike;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
+use tokio::sync::OnceCell;
+
+use crate::config::{RedisConfig, RedisMode};
+use crate::error::StoreError;
+
+/// How long a request waits for a pooled connection, or for a new one to Redis.
+/// Short, so a dead Redis turns into a quick error instead of stuck sockets.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one command may take to answer. redis-rs defaults to 500 ms, which a
+/// loaded 2-core machine exceeds under a join storm while Redis itself answers in
+/// microseconds: the timeouts then fail views that would have succeeded. A Redis
+/// that is really gone refuses or resets connections, which is noticed at once.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+// One per store, behind its Arc: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Backend {
+    Single {
+        pool: Pool,
+        /// For connections that cannot be pooled (pub/sub, CONFIG).
+        client: redis::Client,
+    },
+    Cluster(Cluster),
+}
+
+/// One multiplexed cluster connection, shared: redis-rs already keeps a
+/// connection per node under it, so a pool of them would only multiply sockets
+/// (and deadpool's cluster manager cannot set timeouts). Made on first use, so the
+/// store opens while the cluster is down.
+pub struct Cluster {
+    client: ClusterClient,
+    connection: OnceCell<ClusterConnection>,
+    /// The seed URLs, for the subscriber's own client and for node addresses.
+    pub urls: Vec<String>,
+}
+
+impl Backend {
+    pub fn open(config: &RedisConfig) -> Result<Self, StoreError> {
+        match config.mode {
+            RedisMode::Single => {
+                let client = redis::Client::open(config.url.as_str())?;
+                let connection_config = AsyncConnectionConfig::new()
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT));
+                let manager = Manager::new_with_config(config.url.as_str(), connection_config)?;
+                let pool = Pool::builder(manager)
+                    .max_size(config.pool_size)
+                    .runtime(Runtime::Tokio1)
+                    .wait_timeout(Some(CONNECT_TIMEOUT))
+                    .create_timeout(Some(CONNECT_TIMEOUT))
+                    .recycle_timeout(Some(CONNECT_TIMEOUT))
+                    .build()
+                    .map_err(|e| StoreError::Protocol(format!("cannot build the pool: {e}")))?;
+                Ok(Self::Single { pool, client })
+            }
+            RedisMode::Cluster => {
+                let urls: Vec<String> = config.urls().into_iter().map(str::to_owned).collect();
+                let client = cluster_builder(&urls).build()?;
+                Ok(Self::Cluster(Cluster {
+                    client,
+                    connection: OnceCell::new(),
+                    urls,
+                }))
+            }
+        }
+    }
+
+    pub async fn connection(&self) -> Result<Conn, StoreError> {
+        match self {
+            Backend::Single { pool, .. } => Ok(Conn::Single(pool.get().await?)),
+            Backend::Cluster(cluster) => {
+                let connection = cluster
+                    .connection
+                    .get_or_try_init(|| async {
+                        tokio::time::timeout(CONNECT_TIMEOUT, cluster.client.get_async_connection())
+                            .await
+                            .map_err(|_| {
+                                StoreError::Protocol("no cluster node answered in time".into())
+                            })?
+                            .map_err(StoreError::from)
+                    })
+                    .await?;
+                Ok(Conn::Cluster(connection.clone()))
+            }
+        }
+    }
+}
+
+/// A cluster client with our timeouts; `push` makes it RESP3 with a receiver of
+/// pub/sub messages.
+pub fn cluster_builder(urls: &[String]) -> ClusterClientBuilder {
+    ClusterClientBuilder::new(urls.to_vec())
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(RESPONSE_TIMEOUT)
+}
+
+/// A connection of either kind, usable wherever redis-rs wants one.
+pub enum Conn {
+    Single(deadpool_redis::Connection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
