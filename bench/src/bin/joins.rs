@@ -6,18 +6,20 @@
 //! call. Prints moves per second and, from Redis's own `INFO commandstats`, the
 //! microseconds Redis spent per script call, which is what the site-wide index
 //! adds to. `bench/scripts/index-cost.sh` runs it against the store with and
-//! without the index.
+//! without the index. With `--cluster N` it runs on a private N-master Redis
+//! Cluster instead (`bench/scripts/cluster-joins.sh`); Redis's µs per script are
+//! then summed over the masters.
 //!
-//! cargo run --release -p presence-bench --bin joins -- --secs 10
+//! cargo run --release -p presence-bench --bin joins -- --secs 10 [--cluster 3]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use presence_bench::redis_process::RedisProcess;
+use presence_bench::redis_process::{RedisClusterProcess, RedisProcess};
 use presence_bench::zipf::Zipf;
-use presence_core::config::RedisConfig;
+use presence_core::config::{RedisConfig, RedisMode};
 use presence_core::{Keys, PostId, RedisStore, SessionId, Store};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -35,21 +37,36 @@ struct Args {
     /// redis.pool_size
     #[arg(long, default_value_t = 16)]
     pool: usize,
+    /// Run on a Redis Cluster of this many masters instead of one Redis.
+    #[arg(long)]
+    cluster: Option<usize>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (redis, mut conn) = RedisProcess::start().await?;
-    let store = RedisStore::connect(
-        &RedisConfig {
-            url: redis.url.clone(),
-            pool_size: args.pool,
-            ..RedisConfig::default()
-        },
-        Keys::default(),
-        Duration::from_secs(3600),
-    )?;
+    // Kept alive (and killed on drop) for the whole run.
+    let (_single, _cluster, config) = match args.cluster {
+        None => {
+            let (redis, _) = RedisProcess::start().await?;
+            let config = RedisConfig {
+                url: redis.url.clone(),
+                pool_size: args.pool,
+                ..RedisConfig::default()
+            };
+            (Some(redis), None, config)
+        }
+        Some(masters) => {
+            let cluster = RedisClusterProcess::start(masters).await?;
+            let config = RedisConfig {
+                url: cluster.url.clone(),
+                mode: RedisMode::Cluster,
+                ..RedisConfig::default()
+            };
+            (None, Some(cluster), config)
+        }
+    };
+    let store = RedisStore::connect(&config, Keys::for_redis(&config), Duration::from_secs(3600))?;
     let posts: Arc<Vec<PostId>> = Arc::new(
         (1..=args.posts)
             .map(|n| PostId::parse(&n.to_string()))
@@ -91,28 +108,44 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let moves = moves.load(Ordering::Relaxed);
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut conn)
-        .await?;
-    let script_usec = usec_per_call(&stats, "evalsha").unwrap_or(f64::NAN);
+    // Redis's own time per script call, summed over the nodes (one on a single
+    // Redis), weighted by their calls.
+    let (mut calls, mut usec) = (0.0, 0.0);
+    for url in config.urls() {
+        let mut node = redis::Client::open(url)?
+            .get_multiplexed_async_connection()
+            .await?;
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut node)
+            .await?;
+        if let Some((node_calls, node_usec)) = script_stats(&stats) {
+            calls += node_calls;
+            usec += node_usec;
+        }
+    }
+    let script_usec = if calls > 0.0 { usec / calls } else { f64::NAN };
     println!(
-        "RESULT {{\"moves_per_sec\":{:.0},\"moves\":{moves},\"secs\":{elapsed:.2},\"redis_usec_per_script\":{script_usec:.2},\"sessions\":{},\"posts\":{},\"tasks\":{}}}",
+        "RESULT {{\"moves_per_sec\":{:.0},\"moves\":{moves},\"secs\":{elapsed:.2},\"redis_usec_per_script\":{script_usec:.2},\"sessions\":{},\"posts\":{},\"tasks\":{},\"cluster_masters\":{}}}",
         moves as f64 / elapsed,
         args.sessions,
         args.posts,
-        args.tasks
+        args.tasks,
+        args.cluster.unwrap_or(0)
     );
     Ok(())
 }
 
-/// `usec_per_call` of `command` in `INFO commandstats`.
-fn usec_per_call(stats: &str, command: &str) -> Option<f64> {
+/// (calls, usec) of EVALSHA in `INFO commandstats`.
+fn script_stats(stats: &str) -> Option<(f64, f64)> {
     let line = stats
         .lines()
-        .find(|line| line.starts_with(&format!("cmdstat_{command}:")))?;
-    line.split(',')
-        .find_map(|field| field.strip_prefix("usec_per_call="))?
-        .parse()
-        .ok()
+        .find(|line| line.starts_with("cmdstat_evalsha:"))?;
+    let field = |name: &str| -> Option<f64> {
+        line.split([':', ','])
+            .find_map(|field| field.strip_prefix(name))?
+            .parse()
+            .ok()
+    };
+    Some((field("calls=")?, field("usec=")?))
 }
