@@ -136,26 +136,26 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     let on_watch = {
         let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
         let (metrics, guard, limiter) = (metrics.clone(), guard.clone(), limiter.clone());
-        move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            // Synchronous, like `viewing`: the last list a socket sent is the one kept.
-            let watched = (|| {
-                if !limiter.allow() {
-                    guard.refused("viewing_per_second");
-                    if limiter.first_refusal() {
-                        refuse(&socket, "rate_limited", "too many events; slow down");
-                    }
+        // The synchronous part, like `viewing`'s: the last list a socket sent is the
+        // one kept. `None` when refused.
+        let admit = {
+            let sessions = sessions.clone();
+            move |socket: &SocketRef, payload: Result<Value, _>| {
+                if !within_budget(&limiter, &guard, socket) {
                     return None;
                 }
-                let payload = payload.unwrap_or(Value::Null);
-                match parse_watch_list(&payload, max_watch_posts) {
+                match parse_watch_list(&payload.unwrap_or(Value::Null), max_watch_posts) {
                     Ok(posts) => sessions.watch(&session, posts.clone()).then_some(posts),
                     Err(error) => {
                         metrics.viewing_rejected.inc();
-                        refuse(&socket, error.code(), &error.to_string());
+                        refuse(socket, error.code(), &error.to_string());
                         None
                     }
                 }
-            })();
+            }
+        };
+        move |socket: SocketRef, TryData(payload): TryData<Value>| {
+            let watched = admit(&socket, payload);
             let (store, sessions) = (store.clone(), sessions.clone());
             async move {
                 if let Some(posts) = watched {
@@ -174,11 +174,7 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
             let sessions = sessions.clone();
             move |socket: &SocketRef, payload: Result<Value, _>| {
                 metrics.viewing_events.inc();
-                if !limiter.allow() {
-                    guard.refused("viewing_per_second");
-                    if limiter.first_refusal() {
-                        refuse(socket, "rate_limited", "too many viewing events; slow down");
-                    }
+                if !within_budget(&limiter, &guard, socket) {
                     return None;
                 }
                 let request = payload
@@ -289,7 +285,25 @@ impl RateLimit {
     }
 }
 
-/// Tells the client why its `viewing` was refused. Nothing is written anywhere.
+/// Counts an event against the socket's budget. False when it is spent; the
+/// first refusal of a run is told to the client, the rest are only counted.
+fn within_budget(limiter: &RateLimit, guard: &Guard, socket: &SocketRef) -> bool {
+    if limiter.allow() {
+        return true;
+    }
+    guard.refused("viewing_per_second");
+    if limiter.first_refusal() {
+        refuse(
+            socket,
+            "rate_limited",
+            "too many viewing or watch events; slow down",
+        );
+    }
+    false
+}
+
+/// Tells the client why its `viewing` or `watch` was refused. Nothing is written
+/// anywhere.
 fn refuse(socket: &SocketRef, code: &str, message: &str) {
     tracing::debug!(code, message, "refused viewing");
     let _ = socket.emit("error", &json!({ "error": code, "message": message }));
