@@ -618,6 +618,31 @@ mod tests {
             "{error}"
         );
 
+        let two = "url = \"redis://a:6379,redis://b:6379\"";
+        let error = load_toml(&format!("[redis]\n{two}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("redis.url") && error.contains("only with redis.mode"),
+            "{error}"
+        );
+        let cluster = load_toml(&format!("[redis]\nmode = \"cluster\"\n{two}")).unwrap();
+        assert_eq!(cluster.redis.urls(), ["redis://a:6379", "redis://b:6379"]);
+        let error = load_toml("[redis]\nmode = \"cluster\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("redis.mode") && error.contains("seed"),
+            "{error}"
+        );
+        let error = load_toml("[redis]\nmode = \"sentinel\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("redis.mode") && error.contains("single, cluster"),
+            "{error}"
+        );
+
         let error = load_toml("[log]\nformat = \"xml\"")
             .unwrap_err()
             .to_string();
