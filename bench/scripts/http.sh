@@ -23,8 +23,8 @@ def ms(s):
     value, unit = re.match(r"([\d.]+)(us|ms|s)", s).groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(json.dumps({"label": label, "rps": rps, "p50_ms": p50, "p99_ms": p99,
                   "non_2xx": int(errors.group(1)) if errors else 0,
