@@ -132,6 +132,9 @@ async fn two_servers_and_gc_keep_exact_counts_on_a_cluster() {
         reader.wait_for_count(post, expected).await;
     }
     assert_eq!(site_stats(&a.url()).await, (21, 6));
+    // Ready means every node answers (PING goes to all of them).
+    let ready = reqwest::get(format!("{}/readyz", b.url())).await.unwrap();
+    assert_eq!(ready.status(), 200);
     let top = api(&b.url(), "/api/top?limit=2").await;
     assert_eq!(top["posts"][0]["post_id"], posts[5].as_str());
     assert_eq!(top["posts"][0]["viewers"], 6);
