@@ -116,17 +116,8 @@ impl Reaper {
         }
         for shard in self.store.keys().shards() {
             let index = self.store.keys().top_index(shard);
-            let mut cursor: u64 = 0;
-            loop {
-                let mut conn = self.store.connection().await?;
-                let (next, scored): (u64, Vec<String>) = redis::cmd("ZSCAN")
-                    .arg(&index)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(self.batch_size)
-                    .query_async(&mut conn)
-                    .await?;
-                drop(conn);
+            let mut pages = self.scan("ZSCAN", &index);
+            while let Some(scored) = pages.next(self).await? {
                 // Members and scores alternate.
                 let posts: Vec<PostId> = scored
                     .iter()
@@ -134,10 +125,6 @@ impl Reaper {
                     .filter_map(|member| PostId::parse(member).ok())
                     .collect();
                 report.reindexed += self.store.reindex(&posts).await?;
-                cursor = next;
-                if cursor == 0 {
-                    break;
-                }
             }
         }
         Ok(())
@@ -149,28 +136,16 @@ impl Reaper {
         post: &PostId,
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {
-        let mut cursor: u64 = 0;
-        loop {
-            let mut conn = self.store.connection().await?;
-            let (next, members): (u64, Vec<String>) = redis::cmd("SSCAN")
-                .arg(set_key)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(self.batch_size)
-                .query_async(&mut conn)
-                .await?;
-            drop(conn);
+        let mut pages = self.scan("SSCAN", set_key);
+        while let Some(members) = pages.next(self).await? {
             let entries = members
                 .iter()
                 .filter_map(|member| SessionId::parse(member).ok())
                 .map(|session| (session, post.clone()))
                 .collect();
             self.reap_dead(entries, report).await?;
-            cursor = next;
-            if cursor == 0 {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 
     async fn sweep_sessions_hashes(&self, report: &mut SweepReport) -> Result<(), StoreError> {
@@ -186,17 +161,8 @@ impl Reaper {
         report: &mut SweepReport,
     ) -> Result<(), StoreError> {
         let hash = self.store.keys().sessions_hash(shard);
-        let mut cursor: u64 = 0;
-        loop {
-            let mut conn = self.store.connection().await?;
-            let (next, fields): (u64, Vec<String>) = redis::cmd("HSCAN")
-                .arg(&hash)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(self.batch_size)
-                .query_async(&mut conn)
-                .await?;
-            drop(conn);
+        let mut pages = self.scan("HSCAN", &hash);
+        while let Some(fields) = pages.next(self).await? {
             let entries = fields
                 .chunks_exact(2)
                 .filter_map(|pair| {
@@ -207,10 +173,17 @@ impl Reaper {
                 })
                 .collect();
             self.reap_dead(entries, report).await?;
-            cursor = next;
-            if cursor == 0 {
-                return Ok(());
-            }
+        }
+        Ok(())
+    }
+
+    /// A walk over one set, hash or sorted set with `command` (SSCAN, HSCAN,
+    /// ZSCAN) in pages of `batch_size`.
+    fn scan<'k>(&self, command: &'static str, key: &'k str) -> KeyScan<'k> {
+        KeyScan {
+            command,
+            key,
+            cursor: Some(0),
         }
     }
 
@@ -245,4 +218,33 @@ fn count_reaped(outcomes: &[ReapOutcome]) -> u64 {
         .iter()
         .filter(|outcome| matches!(outcome, ReapOutcome::Reaped { .. }))
         .count() as u64
+}
+
+/// Pages of one key's SSCAN/HSCAN/ZSCAN: members, or field/value and member/score
+/// pairs flattened.
+struct KeyScan<'k> {
+    command: &'static str,
+    key: &'k str,
+    /// `None` once Redis said the walk is complete.
+    cursor: Option<u64>,
+}
+
+impl KeyScan<'_> {
+    /// The next page, or `None` at the end. The connection is given back before
+    /// the caller works on the page (which makes its own round trips).
+    async fn next(&mut self, reaper: &Reaper) -> Result<Option<Vec<String>>, StoreError> {
+        let Some(cursor) = self.cursor else {
+            return Ok(None);
+        };
+        let mut conn = reaper.store.connection().await?;
+        let (next, items): (u64, Vec<String>) = redis::cmd(self.command)
+            .arg(self.key)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(reaper.batch_size)
+            .query_async(&mut conn)
+            .await?;
+        self.cursor = (next != 0).then_some(next);
+        Ok(Some(items))
+    }
 }
