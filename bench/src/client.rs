@@ -291,12 +291,20 @@ enum Ended {
     Lost,
 }
 
+/// Reads frames until one is `wanted`. Pings are answered on the way: engineioxide
+/// sends its first ping right after the Engine.IO open, before the namespace ack,
+/// and closes the connection if that ping goes unanswered for `ping_timeout`.
 async fn expect(ws: &mut Ws, wanted: impl Fn(&Frame<'_>) -> bool) -> anyhow::Result<()> {
     while let Some(message) = ws.next().await {
-        if let Message::Text(text) = message?
-            && wanted(&eio::parse(text.as_str()))
-        {
+        let Message::Text(text) = message? else {
+            continue;
+        };
+        let frame = eio::parse(text.as_str());
+        if wanted(&frame) {
             return Ok(());
+        }
+        if frame == Frame::Ping {
+            ws.send(Message::Text(eio::PONG.into())).await?;
         }
     }
     bail!("connection closed during handshake")
