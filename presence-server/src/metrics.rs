@@ -24,9 +24,16 @@ pub struct OperationLabel {
     pub operation: &'static str,
 }
 
+/// Why a connection ended, for `presence_disconnects_total{reason}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
+    pub disconnects: Family<ReasonLabel, Counter>,
     pub viewing_events: Counter,
     pub viewing_rejected: Counter,
     pub pushes: Counter,
@@ -44,6 +51,7 @@ impl Default for Metrics {
         let metrics = Self {
             registry: Registry::default(),
             connections: Gauge::default(),
+            disconnects: Family::default(),
             viewing_events: Counter::default(),
             viewing_rejected: Counter::default(),
             pushes: Counter::default(),
@@ -61,6 +69,11 @@ impl Default for Metrics {
             "connections",
             "Open Socket.IO connections",
             metrics.connections.clone(),
+        );
+        registry.register(
+            "disconnects",
+            "Connections ended, by reason (a heartbeat_timeout is a client that stopped answering pings)",
+            metrics.disconnects.clone(),
         );
         registry.register(
             "viewing_events",
@@ -119,6 +132,24 @@ impl Metrics {
     pub fn refused(&self, limit: &'static str) {
         self.limited
             .get_or_create(&crate::security::LimitLabel { limit })
+            .inc();
+    }
+
+    /// Counts a connection that ended.
+    pub fn disconnected(&self, reason: socketioxide::socket::DisconnectReason) {
+        use socketioxide::socket::DisconnectReason::*;
+        let reason = match reason {
+            TransportClose => "transport_close",
+            MultipleHttpPollingError => "multiple_polling",
+            PacketParsingError => "packet_parsing",
+            TransportError => "transport_error",
+            HeartbeatTimeout => "heartbeat_timeout",
+            ClientNSDisconnect => "client_disconnect",
+            ServerNSDisconnect => "server_disconnect",
+            ClosingServer => "closing_server",
+        };
+        self.disconnects
+            .get_or_create(&ReasonLabel { reason })
             .inc();
     }
 

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::DisconnectReason;
 use socketioxide::{SocketIo, TransportType};
 use tracing::{Instrument, Span};
 
@@ -216,10 +217,11 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
     };
     socket.on("viewing", on_viewing);
 
-    socket.on_disconnect(move || {
+    socket.on_disconnect(move |reason: DisconnectReason| {
         // Dropping the permit gives the address's connection slot back.
         drop(permit);
         metrics.connections.dec();
+        metrics.disconnected(reason);
         let closed = sessions.remove(&session);
         async move {
             if let Some(closed) = closed {
