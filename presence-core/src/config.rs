@@ -75,7 +75,7 @@ impl Default for RedisConfig {
             url: String::new(),
             mode: RedisMode::Single,
             key_prefix: String::new(),
-            pool_size: 16,
+            pool_size: 4,
         }
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
 use crate::keys::Shard;
-use crate::store::{ReapOutcome, RedisStore};
+use crate::store::{ReapOutcome, RedisStore, Traffic};
 
 #[derive(Clone)]
 pub struct Reaper {
@@ -236,7 +236,7 @@ impl KeyScan<'_> {
         let Some(cursor) = self.cursor else {
             return Ok(None);
         };
-        let mut conn = reaper.store.connection().await?;
+        let mut conn = reaper.store.connection(Traffic::Batch).await?;
         let (next, items): (u64, Vec<String>) = redis::cmd(self.command)
             .arg(self.key)
             .arg(cursor)

@@ -34,8 +34,8 @@ struct Args {
     tasks: usize,
     #[arg(long, default_value_t = 10)]
     secs: u64,
-    /// redis.pool_size
-    #[arg(long, default_value_t = 16)]
+    /// redis.pool_size (batches only: views share one multiplexed connection)
+    #[arg(long, default_value_t = 4)]
     pool: usize,
     /// Run on a Redis Cluster of this many masters instead of one Redis.
     #[arg(long)]

@@ -18,6 +18,7 @@ use crate::ids::{PostId, SessionId};
 use crate::notice::Notice;
 
 pub use self::memory::MemoryStore;
+pub(crate) use self::redis::Traffic;
 pub use self::redis::{ReapOutcome, RedisStore};
 
 /// How many change announcements a slow listener may fall behind before it is told

@@ -1,11 +1,22 @@
-//! The two ways to reach Redis: a pool of connections to one server, or one
-//! cluster connection that routes each command (or one-slot pipeline) to the
-//! master of its slot and follows MOVED, failovers and resharding.
+//! The two ways to reach Redis: connections to one server, or one cluster
+//! connection that routes each command (or one-slot pipeline) to the master of its
+//! slot and follows MOVED, failovers and resharding.
+//!
+//! On one server, the commands of single events (a reader's view or leave, count
+//! reads for pushes and the HTTP API) share one multiplexed connection: whatever
+//! is in flight at a moment goes out in one write and comes back in one read, with
+//! no checkout. A pool of such connections was the bottleneck of a join storm: each
+//! call held a connection for its round trip, plus deadpool's health-check PING on
+//! every checkout, so at a few thousand joins per second on a loaded machine calls
+//! timed out waiting for a slot while Redis itself was idle (BENCHMARKS.md).
+//! Batches (keep-alive's EXPIREs, the removal of every session at shutdown, gc's
+//! sweep) take pooled connections instead, so a batch of hundreds of commands never
+//! holds up a reader's view behind it.
 
 use std::time::Duration;
 
 use deadpool_redis::{Manager, Pool, Runtime};
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
@@ -24,12 +35,25 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// that is really gone refuses or resets connections, which is noticed at once.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What a connection is for: on one server, single events share one multiplexed
+/// connection and batches use the pool (see the module docs). A cluster has one
+/// connection for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    Event,
+    Batch,
+}
+
 // One per store, behind its Arc: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Single {
+        /// Per-event commands. It connects on first use and reconnects by itself
+        /// (one attempt per failed call, so a dead Redis fails calls quickly).
+        shared: ConnectionManager,
+        /// Batches.
         pool: Pool,
-        /// For connections that cannot be pooled (pub/sub, CONFIG).
+        /// For connections that cannot be shared or pooled (pub/sub, CONFIG).
         client: redis::Client,
     },
     Cluster(Cluster),
@@ -63,7 +87,18 @@ impl Backend {
                     .recycle_timeout(Some(CONNECT_TIMEOUT))
                     .build()
                     .map_err(|e| StoreError::Protocol(format!("cannot build the pool: {e}")))?;
-                Ok(Self::Single { pool, client })
+                let shared = ConnectionManager::new_lazy_with_config(
+                    client.clone(),
+                    ConnectionManagerConfig::new()
+                        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                        .set_number_of_retries(0),
+                )?;
+                Ok(Self::Single {
+                    shared,
+                    pool,
+                    client,
+                })
             }
             RedisMode::Cluster => {
                 let urls: Vec<String> = config.urls().into_iter().map(str::to_owned).collect();
@@ -77,9 +112,12 @@ impl Backend {
         }
     }
 
-    pub async fn connection(&self) -> Result<Conn, StoreError> {
+    pub async fn connection(&self, traffic: Traffic) -> Result<Conn, StoreError> {
         match self {
-            Backend::Single { pool, .. } => Ok(Conn::Single(pool.get().await?)),
+            Backend::Single { shared, .. } if traffic == Traffic::Event => {
+                Ok(Conn::Shared(shared.clone()))
+            }
+            Backend::Single { pool, .. } => Ok(Conn::Pooled(pool.get().await?)),
             Backend::Cluster(cluster) => {
                 let connection = cluster
                     .connection
@@ -106,16 +144,18 @@ pub fn cluster_builder(urls: &[String]) -> ClusterClientBuilder {
         .response_timeout(RESPONSE_TIMEOUT)
 }
 
-/// A connection of either kind, usable wherever redis-rs wants one.
+/// A connection of any kind, usable wherever redis-rs wants one.
 pub enum Conn {
-    Single(deadpool_redis::Connection),
+    Shared(ConnectionManager),
+    Pooled(deadpool_redis::Connection),
     Cluster(ClusterConnection),
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Shared(conn) => conn.req_packed_command(cmd),
+            Conn::Pooled(conn) => conn.req_packed_command(cmd),
             Conn::Cluster(conn) => conn.req_packed_command(cmd),
         }
     }
@@ -127,14 +167,16 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Shared(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Pooled(conn) => conn.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Single(conn) => conn.get_db(),
+            Conn::Shared(conn) => conn.get_db(),
+            Conn::Pooled(conn) => conn.get_db(),
             Conn::Cluster(conn) => conn.get_db(),
         }
     }

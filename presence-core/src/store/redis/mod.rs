@@ -20,7 +20,7 @@ use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerError
 use tokio::sync::broadcast;
 
 use self::backend::Backend;
-pub(crate) use self::backend::Conn;
+pub(crate) use self::backend::{Conn, Traffic};
 use self::listen::Channels;
 use super::{Admission, Change, NOTICE_WINDOW_SECS, PostStats, Sample, SiteStats, Store, Viewing};
 use crate::config::RedisConfig;
@@ -119,8 +119,8 @@ impl RedisStore {
         self.shared.db
     }
 
-    pub(crate) async fn connection(&self) -> Result<Conn, StoreError> {
-        self.shared.backend.connection().await
+    pub(crate) async fn connection(&self, traffic: Traffic) -> Result<Conn, StoreError> {
+        self.shared.backend.connection(traffic).await
     }
 
     /// A plain client for every master, for what only a node can do: keyspace
@@ -135,7 +135,7 @@ impl RedisStore {
             )]),
             Backend::Cluster(cluster) => {
                 let urls = &cluster.urls;
-                let mut conn = self.connection().await?;
+                let mut conn = self.connection(Traffic::Batch).await?;
                 let nodes: String = redis::cmd("CLUSTER")
                     .arg("NODES")
                     .query_async(&mut conn)
@@ -174,6 +174,7 @@ impl RedisStore {
     /// repeated.
     async fn per_shard<T, R>(
         &self,
+        traffic: Traffic,
         items: &[T],
         shard_of: impl Fn(&T) -> Shard,
         add: impl Fn(&mut Pipeline, &T),
@@ -191,7 +192,7 @@ impl RedisStore {
                 add(&mut pipe, &items[i]);
             }
             async move {
-                let mut conn = self.connection().await?;
+                let mut conn = self.connection(traffic).await?;
                 match pipe.query_async::<Vec<R>>(&mut conn).await {
                     Err(error) if is_noscript(&error) => {
                         self.load_scripts(&mut conn).await?;
@@ -246,6 +247,7 @@ impl RedisStore {
         let keys = &self.shared.keys;
         let posts: Vec<Option<String>> = self
             .per_shard(
+                Traffic::Batch,
                 sessions,
                 |(_, shard)| *shard,
                 |pipe, (session, shard)| {
@@ -293,6 +295,7 @@ impl RedisStore {
             }
             let replies: Vec<LeaveReply> = self
                 .per_shard(
+                    Traffic::Batch,
                     &pending,
                     |(_, post)| self.shared.keys.shard_of(post),
                     |pipe, (i, post)| self.add_leave(pipe, &entries[*i].0, post, "reap"),
@@ -328,6 +331,7 @@ impl RedisStore {
     ) -> Result<Vec<bool>, StoreError> {
         let keys = &self.shared.keys;
         self.per_shard(
+            Traffic::Batch,
             sessions,
             |(_, post)| keys.shard_of(post),
             |pipe, (session, post)| {
@@ -353,7 +357,7 @@ impl RedisStore {
                         .key(keys.readers(&posts[i]))
                         .arg(posts[i].as_str());
                 }
-                let mut conn = self.connection().await?;
+                let mut conn = self.connection(Traffic::Batch).await?;
                 Ok::<u64, StoreError>(invocation.invoke_async(&mut conn).await?)
             });
         Ok(try_join_all(calls).await?.into_iter().sum())
@@ -385,7 +389,7 @@ impl RedisStore {
     ) -> Result<ViewReply, StoreError> {
         let keys = &self.shared.keys;
         let shard = keys.shard_of(post);
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Event).await?;
         let reply = self
             .shared
             .view
@@ -427,7 +431,7 @@ impl RedisStore {
                 .key(keys.session(session, shard));
             invocation.arg(session.as_str()).arg(post.as_str());
         }
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Batch).await?;
         Ok(invocation.invoke_async(&mut conn).await?)
     }
 
@@ -535,6 +539,7 @@ impl Store for RedisStore {
         for _ in 0..3 {
             let replies: Vec<LeaveReply> = self
                 .per_shard(
+                    Traffic::Event,
                     std::slice::from_ref(&believed),
                     |post| self.shared.keys.shard_of(post),
                     |pipe, post| self.add_leave(pipe, session, post, "leave"),
@@ -571,6 +576,7 @@ impl Store for RedisStore {
         let ttl = self.shared.ttl_secs;
         let refreshed: Vec<bool> = self
             .per_shard(
+                Traffic::Batch,
                 sessions,
                 |(_, post)| keys.shard_of(post),
                 |pipe, (session, post)| {
@@ -590,6 +596,7 @@ impl Store for RedisStore {
     async fn viewer_counts(&self, posts: &[PostId]) -> Result<Vec<u64>, StoreError> {
         let keys = &self.shared.keys;
         self.per_shard(
+            Traffic::Event,
             posts,
             |post| keys.shard_of(post),
             |pipe, post| {
@@ -603,6 +610,7 @@ impl Store for RedisStore {
         let keys = &self.shared.keys;
         let replies: Vec<(u64, Option<u64>)> = self
             .per_shard(
+                Traffic::Event,
                 posts,
                 |post| keys.shard_of(post),
                 |pipe, post| {
@@ -629,6 +637,7 @@ impl Store for RedisStore {
         // Each shard's best `limit`, merged: the site's best are among them.
         let per_shard: Vec<Vec<(String, u64)>> = self
             .per_shard(
+                Traffic::Event,
                 &shards,
                 |shard| *shard,
                 |pipe, shard| {
@@ -657,6 +666,7 @@ impl Store for RedisStore {
         let shards: Vec<Shard> = keys.shards().collect();
         let counts: Vec<(u64, u64)> = self
             .per_shard(
+                Traffic::Event,
                 &shards,
                 |shard| *shard,
                 |pipe, shard| {
@@ -675,7 +685,7 @@ impl Store for RedisStore {
 
     async fn record_history(&self, step: Duration, keep: Duration) -> Result<(), StoreError> {
         let viewers = self.site_stats().await?.viewers;
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Event).await?;
         let _: u64 = self
             .shared
             .record_history
@@ -689,7 +699,7 @@ impl Store for RedisStore {
     }
 
     async fn history(&self) -> Result<Vec<Sample>, StoreError> {
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Event).await?;
         let members: Vec<String> = redis::cmd("ZRANGE")
             .arg(self.shared.keys.history())
             .arg(0)
@@ -701,7 +711,7 @@ impl Store for RedisStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         // On a cluster, PING goes to every node: ready means all of them answer.
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Event).await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())
     }
@@ -719,7 +729,7 @@ impl Store for RedisStore {
         let keys = &self.shared.keys;
         let payload = serde_json::to_string(notice)
             .map_err(|e| StoreError::Protocol(format!("cannot encode a notice: {e}")))?;
-        let mut conn = self.connection().await?;
+        let mut conn = self.connection(Traffic::Event).await?;
         let answer: String = self
             .shared
             .admit_notice
