@@ -5,7 +5,8 @@
 //! `views (post, 0)`. With `--push` it also pushes the new size to the room on
 //! every change (the floor for fan-out latency). It uses presence-server's
 //! socketioxide settings unless `--defaults`, so the difference in RSS per
-//! connection is our own per-reader overhead.
+//! connection is our own per-reader overhead (with `--detach`, which copies request
+//! heads as presence-server does, so that saving is not counted as ours).
 //!
 //! cargo run --release -p presence-bench --bin bare -- --listen 127.0.0.1:3200
 
@@ -30,6 +31,13 @@ struct Args {
     /// Also push the room size to the room on every join and leave.
     #[arg(long)]
     push: bool,
+    /// Copy each Socket.IO request's head out of hyper's read buffer, as
+    /// presence-server does (`presence_server::http::detach_socket_request`).
+    #[arg(long)]
+    detach: bool,
+    /// Seconds between Engine.IO pings (presence-server's default is 10).
+    #[arg(long, default_value_t = 10)]
+    ping_interval: u64,
 }
 
 /// Local room sizes, so an answer does not walk the room.
@@ -49,7 +57,7 @@ impl Rooms {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut builder = SocketIo::builder()
-        .ping_interval(Duration::from_secs(10))
+        .ping_interval(Duration::from_secs(args.ping_interval))
         .ping_timeout(Duration::from_secs(10));
     if !args.defaults {
         // The same settings as presence-server/src/socket.rs.
@@ -69,7 +77,12 @@ async fn main() -> anyhow::Result<()> {
         async move { Ok::<(), std::convert::Infallible>(()) }
     };
     io.ns("/", connected.with(register));
-    let app = axum::Router::new().layer(layer);
+    let mut app = axum::Router::new().layer(layer);
+    if args.detach {
+        app = app.layer(axum::middleware::map_request(
+            presence_server::http::detach_socket_request,
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     eprintln!("bare socketioxide listening on {}", listener.local_addr()?);
     axum::serve(listener, app).await?;

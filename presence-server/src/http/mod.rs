@@ -3,6 +3,7 @@
 mod api;
 mod assets;
 mod dashboard;
+mod detach;
 mod error;
 mod events;
 mod health;
@@ -22,6 +23,7 @@ use crate::feeds::Feeds;
 use crate::metrics::Metrics;
 use crate::security::Guard;
 
+pub use self::detach::detach_socket_request;
 pub use self::error::ApiError;
 
 /// What every handler can reach.
@@ -40,7 +42,9 @@ pub struct AppState {
 
 /// The whole service on one port: the routes, with Socket.IO, the origin check
 /// and CORS around them (outermost first: CORS answers preflights, the origin
-/// check refuses foreign handshakes before Socket.IO sees them).
+/// check refuses foreign handshakes before Socket.IO sees them, and Socket.IO
+/// requests get heads of their own before socketioxide keeps them; see
+/// [`detach`]).
 pub fn app(
     state: AppState,
     socket_layer: socketioxide::layer::SocketIoLayer,
@@ -49,6 +53,7 @@ pub fn app(
     let origin_log = Arc::new(crate::log_throttle::LogThrottle::default());
     router(state)
         .layer(socket_layer)
+        .layer(axum::middleware::map_request(detach_socket_request))
         .layer(axum::middleware::from_fn_with_state(
             (guard.clone(), origin_log),
             crate::security::refuse_foreign_origins,
