@@ -25,8 +25,8 @@ const BATCH: usize = 1000;
 const RETRY_FAILED_EVERY: Duration = Duration::from_secs(1);
 
 /// Store calls in flight while re-registering after an outage: enough to be quick,
-/// few enough not to exhaust the connection pool.
-const REREGISTER_CONCURRENCY: usize = 16;
+/// few enough that a Redis that has just come back is not flooded.
+const REREGISTER_CONCURRENCY: usize = 64;
 
 /// Refreshes every `every`, and at once when `resynced` is notified (the changes
 /// channel reconnected: Redis may have restarted empty).
@@ -54,6 +54,10 @@ pub async fn run(
         }
         refresh(&*store, &sessions, &errors).await;
         reregister(&*store, &sessions).await;
+        for orphan in sessions.remove_orphans() {
+            tracing::debug!("removed a socket that never finished connecting");
+            sessions.drive(&orphan, &*store).await;
+        }
     }
 }
 

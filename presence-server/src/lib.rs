@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
+mod budget;
 mod fanout;
 mod feeds;
 mod history;

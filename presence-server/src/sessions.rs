@@ -16,8 +16,11 @@ use presence_core::{PostId, SessionId, Store};
 use serde_json::json;
 use socketioxide::extract::SocketRef;
 use tokio::sync::mpsc;
+use tracing::Span;
 
+use crate::budget::EventBudget;
 use crate::log_throttle::LogThrottle;
+use crate::security::ConnectionPermit;
 
 /// The room of a post's local readers.
 pub fn room(post: &PostId) -> String {
@@ -69,11 +72,23 @@ struct Registry {
     sessions: HashMap<SessionId, Arc<Session>>,
     local_readers: HashMap<PostId, usize>,
     local_watchers: HashMap<PostId, usize>,
+    /// Sessions whose last store call failed (or that the store lost), to be
+    /// recorded again: keep-alive's retry visits these, not every session.
+    unregistered: HashSet<SessionId>,
 }
 
+/// One socket of this process. Everything a reader costs beyond socketioxide's own
+/// state is here, in one allocation (plus the short list of posts it visited).
 pub struct Session {
     id: SessionId,
     socket: SocketRef,
+    /// Its `viewing` and `watch` events.
+    pub budget: EventBudget,
+    /// At debug level, every line of the session carries its id; disabled (and
+    /// free) at the default level.
+    pub span: Span,
+    /// The address's connection slot, given back when the session is dropped.
+    _permit: Option<ConnectionPermit>,
     state: Mutex<SessionState>,
 }
 
@@ -87,16 +102,37 @@ struct SessionState {
     needs_register: bool,
     /// The socket asked and awaits its own `viewers`/`views` answer.
     answer_pending: bool,
-    /// Posts whose view this session has counted: a view counts once per session
-    /// per post, however often the socket says `viewing`.
-    counted: HashSet<PostId>,
     /// Every post the socket asked for, bounded by `security.max_posts_per_socket`
-    /// so one connection cannot tour the whole site inflating views.
-    visited: HashSet<PostId>,
+    /// so one connection cannot tour the whole site inflating views, and whether
+    /// its view was counted (once per session per post, however often the socket
+    /// says `viewing`). A list: a reader visits one post or a few, and a set would
+    /// cost a hundred bytes more per reader.
+    visited: Vec<Visit>,
     /// Posts whose counts the socket watches without reading them.
     watching: Vec<PostId>,
     worker_running: bool,
     closed: bool,
+    /// The socket was seen not connected at the last [`Sessions::remove_orphans`].
+    orphan_suspect: bool,
+}
+
+struct Visit {
+    post: PostId,
+    counted: bool,
+}
+
+impl SessionState {
+    fn visit(&mut self, post: &PostId) -> Option<&mut Visit> {
+        self.visited.iter_mut().find(|visit| visit.post == *post)
+    }
+}
+
+/// What [`Session::viewed`] did.
+struct Viewed {
+    /// The socket got its answer.
+    answered: bool,
+    /// The session had been marked for recording again, and now is recorded.
+    was_lost: bool,
 }
 
 /// One step of a worker, decided under the lock and carried out without it.
@@ -138,63 +174,71 @@ impl Sessions {
     }
 
     /// Registers a connected socket.
-    pub fn add(&self, id: SessionId, socket: SocketRef) {
+    pub fn add(
+        &self,
+        id: SessionId,
+        socket: SocketRef,
+        budget: EventBudget,
+        permit: Option<ConnectionPermit>,
+        span: Span,
+    ) {
         let session = Arc::new(Session {
             id: id.clone(),
             socket,
+            budget,
+            span,
+            _permit: permit,
             state: Mutex::new(SessionState::default()),
         });
         lock(&self.shared.registry).sessions.insert(id, session);
     }
 
+    /// The session of a connected socket.
+    pub fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
+        lock(&self.shared.registry).sessions.get(id).cloned()
+    }
+
     /// The socket says it reads `post`: it leaves its old post's room now (and
-    /// joins the new one once the store has recorded it). Returns the session, whose
-    /// worker must then be [driven](Sessions::drive) to record it.
+    /// joins the new one once the store has recorded it). True when the session's
+    /// worker must then be [driven](Sessions::drive) to record it (false: closed).
     ///
     /// This is synchronous on purpose: it runs in the order events arrive (see
     /// `socket.rs`), so the last `viewing` a socket sent is the one that sticks.
-    pub fn want(&self, id: &SessionId, post: PostId) -> Result<Option<Arc<Session>>, WantError> {
-        let session = {
-            let mut registry = lock(&self.shared.registry);
-            let Some(session) = registry.sessions.get(id).cloned() else {
-                return Ok(None);
-            };
-            let mut state = lock(&session.state);
-            if state.closed {
-                return Ok(None);
+    pub fn want(&self, session: &Session, post: PostId) -> Result<bool, WantError> {
+        let mut registry = lock(&self.shared.registry);
+        let mut state = lock(&session.state);
+        if state.closed {
+            return Ok(false);
+        }
+        if state.visit(&post).is_none() {
+            let max = self.shared.max_posts_per_session;
+            if state.visited.len() >= max {
+                return Err(WantError::TooManyPosts(max));
             }
-            if !state.visited.contains(&post) {
-                let max = self.shared.max_posts_per_session;
-                if state.visited.len() >= max {
-                    return Err(WantError::TooManyPosts(max));
-                }
-                state.visited.insert(post.clone());
+            state.visited.push(Visit {
+                post: post.clone(),
+                counted: false,
+            });
+        }
+        if state.wanted.as_ref() != Some(&post) {
+            if let Some(old) = state.wanted.take() {
+                forget(&mut registry.local_readers, &old);
+                session.socket.leave(room(&old));
             }
-            if state.wanted.as_ref() != Some(&post) {
-                if let Some(old) = state.wanted.take() {
-                    forget(&mut registry.local_readers, &old);
-                    session.socket.leave(room(&old));
-                }
-                // The room is joined once the store has recorded the reading (see
-                // `viewed`): until then a push would tell this reader a count that
-                // does not include them yet.
-                *registry.local_readers.entry(post.clone()).or_default() += 1;
-                state.wanted = Some(post);
-            }
-            state.answer_pending = true;
-            drop(state);
-            session
-        };
-        Ok(Some(session))
+            // The room is joined once the store has recorded the reading (see
+            // `viewed`): until then a push would tell this reader a count that
+            // does not include them yet.
+            *registry.local_readers.entry(post.clone()).or_default() += 1;
+            state.wanted = Some(post);
+        }
+        state.answer_pending = true;
+        Ok(true)
     }
 
     /// The socket watches `posts` now, instead of what it watched before: it joins
     /// and leaves their watch rooms at once. False if the socket is gone.
-    pub fn watch(&self, id: &SessionId, posts: Vec<PostId>) -> bool {
+    pub fn watch(&self, session: &Session, posts: Vec<PostId>) -> bool {
         let mut registry = lock(&self.shared.registry);
-        let Some(session) = registry.sessions.get(id).cloned() else {
-            return false;
-        };
         let mut state = lock(&session.state);
         if state.closed {
             return false;
@@ -227,6 +271,7 @@ impl Sessions {
         let session = {
             let mut registry = lock(&self.shared.registry);
             let session = registry.sessions.remove(id)?;
+            registry.unregistered.remove(id);
             let mut state = lock(&session.state);
             state.closed = true;
             if let Some(post) = &state.wanted {
@@ -239,6 +284,34 @@ impl Sessions {
             session
         };
         Some(session)
+    }
+
+    /// Sessions whose socket socketioxide never finished connecting, removed here:
+    /// when the transport closes between our connect middleware (which registered
+    /// the session) and the namespace's acknowledgement, socketioxide drops the
+    /// socket without calling its disconnect handler, and the session would stay
+    /// forever, holding its address's connection slot. A socket is taken for an
+    /// orphan when two calls in a row see it not connected, so one that is still
+    /// connecting (a few milliseconds) never is. Clients emit only after the
+    /// acknowledgement, so an orphan has nothing in the store; its worker is driven
+    /// all the same, like any closed session's.
+    pub fn remove_orphans(&self) -> Vec<Arc<Session>> {
+        let orphans: Vec<SessionId> = {
+            let registry = lock(&self.shared.registry);
+            registry
+                .sessions
+                .iter()
+                .filter(|(_, session)| {
+                    let mut state = lock(&session.state);
+                    let unconnected = !session.socket.connected() && !state.closed;
+                    let orphan = unconnected && state.orphan_suspect;
+                    state.orphan_suspect = unconnected;
+                    orphan
+                })
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        orphans.iter().filter_map(|id| self.remove(id)).collect()
     }
 
     /// Shutdown: closes every session at once and hands back those the store holds,
@@ -263,13 +336,14 @@ impl Sessions {
     }
 
     /// Marks the sessions the store lost, so they are recorded again.
-    pub fn mark_lost(&self, ids: &[SessionId]) -> Vec<Arc<Session>> {
-        let registry = lock(&self.shared.registry);
-        ids.iter()
-            .filter_map(|id| registry.sessions.get(id))
-            .inspect(|session| lock(&session.state).needs_register = true)
-            .cloned()
-            .collect()
+    pub fn mark_lost(&self, ids: &[SessionId]) {
+        let mut registry = lock(&self.shared.registry);
+        for id in ids {
+            if let Some(session) = registry.sessions.get(id) {
+                lock(&session.state).needs_register = true;
+                registry.unregistered.insert(id.clone());
+            }
+        }
     }
 
     /// (session, post) of every session the store should hold, for keep-alive.
@@ -290,8 +364,9 @@ impl Sessions {
     pub fn unregistered(&self) -> Vec<Arc<Session>> {
         let registry = lock(&self.shared.registry);
         registry
-            .sessions
-            .values()
+            .unregistered
+            .iter()
+            .filter_map(|id| registry.sessions.get(id))
             .filter(|session| {
                 let state = lock(&session.state);
                 state.needs_register && state.wanted.is_some() && !state.worker_running
@@ -351,7 +426,12 @@ impl Sessions {
                         .await
                     {
                         Ok(viewing) => {
-                            if session.viewed(&post, count_view, &viewing) {
+                            let Viewed { answered, was_lost } =
+                                session.viewed(&post, count_view, &viewing);
+                            if was_lost {
+                                lock(&self.shared.registry).unregistered.remove(&session.id);
+                            }
+                            if answered {
                                 self.answered(post, viewing.viewers);
                             }
                         }
@@ -359,6 +439,9 @@ impl Sessions {
                             self.shared
                                 .store_errors
                                 .warn(&error, "recording a view failed");
+                            lock(&self.shared.registry)
+                                .unregistered
+                                .insert(session.id.clone());
                             if session.view_failed(post, &error) {
                                 break;
                             }
@@ -407,7 +490,7 @@ impl Session {
                 {
                     state.answer_pending = false;
                     Step::View {
-                        count_view: !state.counted.contains(&post),
+                        count_view: !state.visit(&post).is_some_and(|visit| visit.counted),
                         previous: state.recorded.clone(),
                         post,
                     }
@@ -421,18 +504,21 @@ impl Session {
         step
     }
 
-    /// Records a successful view and answers the socket; false if the answer was
-    /// not sent (superseded by a newer wish, or closed).
-    fn viewed(&self, post: &PostId, counted: bool, viewing: &presence_core::Viewing) -> bool {
+    /// Records a successful view and answers the socket (unless a newer wish
+    /// superseded the answer, or the socket closed).
+    fn viewed(&self, post: &PostId, counted: bool, viewing: &presence_core::Viewing) -> Viewed {
         let mut state = lock(&self.state);
         state.recorded = Some(post.clone());
-        state.needs_register = false;
-        if counted {
-            state.counted.insert(post.clone());
+        let was_lost = std::mem::take(&mut state.needs_register);
+        if counted && let Some(visit) = state.visit(post) {
+            visit.counted = true;
         }
         // A newer wish supersedes this answer; its own answer follows.
         if state.wanted.as_ref() != Some(post) || state.closed {
-            return false;
+            return Viewed {
+                answered: false,
+                was_lost,
+            };
         }
         // Joined under the lock, so a concurrent `want` cannot slip in between and
         // leave the socket in a room it no longer wants.
@@ -442,7 +528,10 @@ impl Session {
             .socket
             .emit("viewers", &(post.as_str(), viewing.viewers));
         let _ = self.socket.emit("views", &(post.as_str(), viewing.views));
-        true
+        Viewed {
+            answered: true,
+            was_lost,
+        }
     }
 
     /// Records a failed view. The script may have run before the connection broke,

@@ -1,12 +1,9 @@
 //! The Socket.IO side: the layer's settings and the `viewing`, `watch` and
 //! disconnect handlers.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use presence_core::viewing::{ViewingError, ViewingRequest};
 use presence_core::watch::parse_watch_list;
 use presence_core::{Config, IdError, PostId, SessionId, Store};
@@ -18,17 +15,18 @@ use socketioxide::socket::DisconnectReason;
 use socketioxide::{SocketIo, TransportType};
 use tracing::{Instrument, Span};
 
+use crate::budget::EventBudget;
 use crate::metrics::Metrics;
 use crate::security::{self, Guard, TooManyConnections};
-use crate::sessions::{Sessions, WantError};
+use crate::sessions::{Session, Sessions, WantError};
 
 /// Tungstenite's read buffer per websocket. The default (128 KiB, shrunk after use)
 /// costs several KiB per idle socket; our frames are tens of bytes. Measured in
 /// `../shared/design.md`: 28.8 → 25.1 KiB per idle socket.
 const WS_READ_BUFFER: usize = 256;
 
-/// What every connection's handlers share.
-#[derive(Clone)]
+/// What every connection's handlers share: one `Arc` per handler, so a reader's
+/// three handlers cost a few words each.
 struct Context {
     store: Arc<dyn Store>,
     sessions: Sessions,
@@ -62,46 +60,43 @@ pub fn layer(
     }
     let (layer, io) = builder.build_layer();
 
-    let context = Context {
+    let context = Arc::new(Context {
         store,
         sessions,
         metrics,
         guard,
         max_watch_posts: config.security.max_watch_posts,
         span,
-    };
+    });
     // Handlers are registered in a connect *middleware*: socketioxide runs it before
     // acknowledging the connection, while the connect handler runs only after.
     // A client that emits `viewing` right in its `connect` callback (the 2015 client
     // does) would otherwise race the registration and be silently dropped.
-    let register = move |socket: SocketRef| {
+    let register = {
         let context = context.clone();
-        async move { register_handlers(&socket, context) }
+        move |socket: SocketRef| {
+            let context = context.clone();
+            async move { register_handlers(&socket, context) }
+        }
+    };
+    // Counted once acknowledged: only then will socketioxide call the disconnect
+    // handler that counts it out.
+    let connected = move |socket: SocketRef| {
+        context.metrics.connections.inc();
+        tracing::debug!(session = %socket.id, "connected");
+        std::future::ready(())
     };
     io.ns("/", connected.with(register));
     (layer, io)
 }
 
-async fn connected(socket: SocketRef) {
-    tracing::debug!(session = %socket.id, "connected");
-}
-
 /// Admits the socket (or refuses it: too many connections from its address) and
 /// registers its handlers.
-fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooManyConnections> {
-    let Context {
-        store,
-        sessions,
-        metrics,
-        guard,
-        max_watch_posts,
-        span,
-    } = context;
-    // Shared (handlers must be Clone); the slot is given back when the last holder,
-    // the disconnect handler, is dropped after it ran.
+fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), TooManyConnections> {
+    let guard = &context.guard;
     let permit = match security::client_ip(socket.req_parts(), &guard.trusted_proxies) {
         Some(ip) => match guard.connections.acquire(ip) {
-            Ok(permit) => Some(Arc::new(permit)),
+            Ok(permit) => Some(permit),
             Err(refused) => {
                 guard.refused("connections_per_ip");
                 tracing::warn!(%ip, "{refused}");
@@ -116,122 +111,145 @@ fn register_handlers(socket: &SocketRef, context: Context) -> Result<(), TooMany
         tracing::error!(sid = %socket.id, "unexpected socket id format");
         return Ok(());
     };
-    sessions.add(session.clone(), socket.clone());
-    metrics.connections.inc();
     // A debug span: at the default info level it is disabled and costs a reader
     // nothing; with debug logging every line of the session carries its id.
-    let span = tracing::debug_span!(parent: &span, "session", session = %session);
-    let rate = NonZeroU32::new(guard.viewing_per_second).unwrap_or(NonZeroU32::MIN);
-    let limiter = Arc::new(RateLimit {
-        limiter: RateLimiter::direct(
-            Quota::per_second(rate)
-                .allow_burst(rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN))),
-        ),
-        reported: AtomicBool::new(false),
-    });
+    let span = tracing::debug_span!(parent: &context.span, "session", session = %session);
+    context.sessions.add(
+        session.clone(),
+        socket.clone(),
+        EventBudget::per_second(guard.viewing_per_second),
+        permit,
+        span,
+    );
 
     // The handlers are plain closures returning a future, not async closures:
     // socketioxide calls the closure in the order packets arrive and only then
     // spawns the future. The wish is recorded in the closure, so a socket that says
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
-    let on_watch = {
-        let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
-        let (metrics, guard, limiter) = (metrics.clone(), guard.clone(), limiter.clone());
-        // The synchronous part, like `viewing`'s: the last list a socket sent is the
-        // one kept. `None` when refused.
-        let admit = {
-            let sessions = sessions.clone();
-            move |socket: &SocketRef, payload: Result<Value, _>| {
-                if !within_budget(&limiter, &guard, socket) {
-                    return None;
-                }
-                match parse_watch_list(&payload.unwrap_or(Value::Null), max_watch_posts) {
-                    Ok(posts) => sessions.watch(&session, posts.clone()).then_some(posts),
-                    Err(error) => {
-                        metrics.viewing_rejected.inc();
-                        refuse(socket, error.code(), &error.to_string());
-                        None
-                    }
-                }
-            }
-        };
+    socket.on("watch", {
+        let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let watched = admit(&socket, payload);
-            let (store, sessions) = (store.clone(), sessions.clone());
+            let watched = context.admit_watch(&session, &socket, payload);
+            let context = context.clone();
             async move {
                 if let Some(posts) = watched {
-                    answer_watch(&socket, &posts, &*store, &sessions).await;
+                    answer_watch(&socket, &posts, &*context.store, &context.sessions).await;
                 }
             }
         }
-    };
-    socket.on("watch", on_watch);
+    });
 
-    let on_viewing = {
-        let (store, sessions, session) = (store.clone(), sessions.clone(), session.clone());
-        let (metrics, guard, span) = (metrics.clone(), guard.clone(), span.clone());
-        // The synchronous part: checks, then the wish. `None` when refused.
-        let admit = {
-            let sessions = sessions.clone();
-            move |socket: &SocketRef, payload: Result<Value, _>| {
-                metrics.viewing_events.inc();
-                if !within_budget(&limiter, &guard, socket) {
-                    return None;
-                }
-                let request = payload
-                    .map_err(|_| ViewingError::Id(IdError::Missing))
-                    .and_then(|value| ViewingRequest::from_json(&value))
-                    .and_then(|request| {
-                        guard.check_token(&request)?;
-                        Ok(request)
-                    });
-                let request = match request {
-                    Ok(request) => request,
-                    Err(error) => {
-                        metrics.viewing_rejected.inc();
-                        refuse(socket, error.code(), &error.to_string());
-                        return None;
-                    }
-                };
-                tracing::debug!(post = %request.post, "viewing");
-                match sessions.want(&session, request.post) {
-                    Ok(wanted) => wanted,
-                    Err(error @ WantError::TooManyPosts(_)) => {
-                        guard.refused("posts_per_socket");
-                        refuse(socket, "too_many_posts", &error.to_string());
-                        None
-                    }
-                }
-            }
-        };
+    socket.on("viewing", {
+        let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let wanted = span.in_scope(|| admit(&socket, payload));
-            let (store, sessions) = (store.clone(), sessions.clone());
+            let wanted = context.admit_viewing(&session, &socket, payload);
+            let context = context.clone();
+            let span = wanted.as_ref().map_or_else(Span::none, |s| s.span.clone());
             async move {
                 if let Some(wanted) = wanted {
-                    sessions.drive(&wanted, &*store).await;
+                    context.sessions.drive(&wanted, &*context.store).await;
                 }
             }
-            .instrument(span.clone())
+            .instrument(span)
         }
-    };
-    socket.on("viewing", on_viewing);
+    });
 
     socket.on_disconnect(move |reason: DisconnectReason| {
-        // Dropping the permit gives the address's connection slot back.
-        drop(permit);
-        metrics.connections.dec();
-        metrics.disconnected(reason);
-        let closed = sessions.remove(&session);
+        context.metrics.connections.dec();
+        context.metrics.disconnected(reason);
+        // The session (and with it the address's connection slot) goes once its
+        // worker has removed it from the store.
+        let closed = context.sessions.remove(&session);
+        let context = context.clone();
+        let span = closed.as_ref().map_or_else(Span::none, |s| s.span.clone());
         async move {
             if let Some(closed) = closed {
                 tracing::debug!("disconnected");
-                sessions.drive(&closed, &*store).await;
+                context.sessions.drive(&closed, &*context.store).await;
             }
         }
         .instrument(span)
     });
     Ok(())
+}
+
+impl Context {
+    /// The synchronous part of `viewing`: the checks, then the wish. The session
+    /// to drive, or `None` when refused (or gone).
+    fn admit_viewing(
+        &self,
+        id: &SessionId,
+        socket: &SocketRef,
+        payload: Result<Value, impl std::error::Error>,
+    ) -> Option<Arc<Session>> {
+        self.metrics.viewing_events.inc();
+        let session = self.sessions.get(id)?;
+        let wanted = session
+            .span
+            .in_scope(|| self.want_viewing(&session, socket, payload));
+        wanted.then_some(session)
+    }
+
+    /// Whether `session` now wants the post `payload` names.
+    fn want_viewing(
+        &self,
+        session: &Session,
+        socket: &SocketRef,
+        payload: Result<Value, impl std::error::Error>,
+    ) -> bool {
+        if !within_budget(session, &self.guard, socket) {
+            return false;
+        }
+        let request = payload
+            .map_err(|_| ViewingError::Id(IdError::Missing))
+            .and_then(|value| ViewingRequest::from_json(&value))
+            .and_then(|request| {
+                self.guard.check_token(&request)?;
+                Ok(request)
+            });
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => {
+                self.metrics.viewing_rejected.inc();
+                refuse(socket, error.code(), &error.to_string());
+                return false;
+            }
+        };
+        tracing::debug!(post = %request.post, "viewing");
+        match self.sessions.want(session, request.post) {
+            Ok(wanted) => wanted,
+            Err(error @ WantError::TooManyPosts(_)) => {
+                self.guard.refused("posts_per_socket");
+                refuse(socket, "too_many_posts", &error.to_string());
+                false
+            }
+        }
+    }
+
+    /// The synchronous part of `watch`, like `viewing`'s: the last list a socket
+    /// sent is the one kept. The posts to answer, or `None` when refused.
+    fn admit_watch(
+        &self,
+        id: &SessionId,
+        socket: &SocketRef,
+        payload: Result<Value, impl std::error::Error>,
+    ) -> Option<Vec<PostId>> {
+        let session = self.sessions.get(id)?;
+        if !within_budget(&session, &self.guard, socket) {
+            return None;
+        }
+        match parse_watch_list(&payload.unwrap_or(Value::Null), self.max_watch_posts) {
+            Ok(posts) => self
+                .sessions
+                .watch(&session, posts.clone())
+                .then_some(posts),
+            Err(error) => {
+                self.metrics.viewing_rejected.inc();
+                refuse(socket, error.code(), &error.to_string());
+                None
+            }
+        }
+    }
 }
 
 /// Tells a socket the counts of the posts it now watches. Pushes follow from the
@@ -265,36 +283,14 @@ async fn answer_watch(
     }
 }
 
-/// A socket's `viewing` and `watch` budget: `viewing_per_second`, with bursts of twice that.
-struct RateLimit {
-    limiter: DefaultDirectRateLimiter,
-    /// Whether the current run of refusals was reported: one error per run, so a
-    /// flood is not answered with a flood.
-    reported: AtomicBool,
-}
-
-impl RateLimit {
-    fn allow(&self) -> bool {
-        let allowed = self.limiter.check().is_ok();
-        if allowed {
-            self.reported.store(false, Ordering::Relaxed);
-        }
-        allowed
-    }
-
-    fn first_refusal(&self) -> bool {
-        !self.reported.swap(true, Ordering::Relaxed)
-    }
-}
-
 /// Counts an event against the socket's budget. False when it is spent; the
 /// first refusal of a run is told to the client, the rest are only counted.
-fn within_budget(limiter: &RateLimit, guard: &Guard, socket: &SocketRef) -> bool {
-    if limiter.allow() {
+fn within_budget(session: &Session, guard: &Guard, socket: &SocketRef) -> bool {
+    if session.budget.allow() {
         return true;
     }
     guard.refused("viewing_per_second");
-    if limiter.first_refusal() {
+    if session.budget.first_refusal() {
         refuse(
             socket,
             "rate_limited",

@@ -232,7 +232,11 @@ async fn metrics_are_exposed_and_move() {
     let first = Reader::viewing(&server.url(), "13").await;
     let second = Reader::viewing(&server.url(), "13").await;
     first.wait_for_count("13", 2).await;
-    assert_eq!(metric("presence_connections").await, 2.0);
+    // Counted by the connect handler, which runs once the connection is acknowledged.
+    eventually("both connections to be counted", UPDATE_WAIT, async || {
+        (metric("presence_connections").await == 2.0).then_some(())
+    })
+    .await;
     assert_eq!(metric("presence_viewing_events_total").await, 2.0);
     eventually("a push to be counted", UPDATE_WAIT, async || {
         (metric("presence_pushes_total").await >= 1.0).then_some(())
@@ -249,6 +253,11 @@ async fn metrics_are_exposed_and_move() {
         (metric("presence_connections").await == 1.0).then_some(())
     })
     .await;
+    // A Socket.IO disconnect packet: the client left on purpose.
+    assert_eq!(
+        metric("presence_disconnects_total{reason=\"client_disconnect\"}").await,
+        1.0
+    );
 }
 
 #[tokio::test]

@@ -132,6 +132,42 @@ async fn connections_per_address_are_capped() {
     server.shutdown().await;
 }
 
+/// A connection that goes away between its namespace CONNECT and the server's
+/// acknowledgement is dropped by socketioxide without a disconnect handler. Its
+/// slot must come back all the same (keep-alive removes such orphan sessions), or
+/// an address loses a slot for good each time this happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_vanish_while_connecting_give_their_slot_back() {
+    let mut config = test_config(None);
+    config.security.max_connections_per_ip = 3;
+    // Keep-alive, which removes orphans, runs every TTL/3 = 1 s.
+    config.session.ttl_secs = 3;
+    let server = spawn_server(config).await;
+    let url = server.url();
+    let ws_url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket",
+        server.address
+    );
+    for _ in 0..300 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .unwrap();
+        let _open = ws.next().await;
+        ws.send(Message::text("40")).await.unwrap();
+        // No close handshake: the connection just ends, as a tab closed mid-connect.
+        drop(ws);
+    }
+    let reader = eventually(
+        "a new connection from the same address to be accepted",
+        Duration::from_secs(10),
+        async || Reader::try_connect(&url, &[]).await.ok(),
+    )
+    .await;
+    reader.view("13").await;
+    reader.wait_for_count("13", 1).await;
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
     let mut config = test_config(None);
