@@ -154,15 +154,19 @@ impl Fanout {
     }
 
     /// A socket was answered `count`; if its room last got another count, the
-    /// answer may be stale: push the room again.
+    /// answer may be stale: push the room again. A room never pushed knows only
+    /// answers: this one is what it was told, so the change that made it is not
+    /// pushed again to the reader it was answered to.
     fn note_answer(&mut self, (post, count): Answer) {
-        if self
-            .pushed
-            .get(&post)
-            .is_none_or(|(_, last)| *last != count)
-        {
-            self.forced.insert(post.clone());
-            self.dirty.insert(post);
+        match self.pushed.get(&post) {
+            None => {
+                self.pushed.insert(post, (Instant::now(), count));
+            }
+            Some((_, last)) if *last != count => {
+                self.forced.insert(post.clone());
+                self.dirty.insert(post);
+            }
+            Some(_) => {}
         }
     }
 
