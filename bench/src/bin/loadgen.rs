@@ -184,8 +184,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut moves = 0u64;
     let mut skipped = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(10));
+    // The hot room's size, sampled every tick: the bound on its pushes is
+    // readers × (1 / interval) for the readers it had, which churn moves.
+    let (mut hot_sum, mut hot_samples) = (0u64, 0u64);
     while window.elapsed() < window_len && Instant::now() < deadline {
         tick.tick().await;
+        if args.hot > 0 {
+            hot_sum += tracker.post(0).count();
+            hot_samples += 1;
+        }
         let due = (window.elapsed().as_secs_f64() * args.rate) as u64;
         while moves < due {
             moves += 1;
@@ -274,6 +281,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "viewers_msgs_per_s": msgs as f64 / secs,
         "post0_msgs_per_s": post0 as f64 / secs,
         "hot_readers_at_end": hot_readers,
+        "hot_readers_avg": hot_sum as f64 / hot_samples.max(1) as f64,
         "unmatched_pushes": tracker.unmatched.load(Ordering::Relaxed),
         "exact_after_churn_ms": exact_ms,
         "wrong_counts_at_end": tracker.wrong_counts(),
