@@ -62,7 +62,8 @@ const httpServer = http.createServer(async (req, res) => {
   if (!req.url.startsWith("/socket.io/")) json(res, 404, {});
 });
 
-const io = new Server(httpServer, { pingInterval: 10_000, pingTimeout: 10_000, cors: { origin: "*" } });
+const PING_INTERVAL_MS = Number(process.env.PING_INTERVAL_MS ?? 10_000);
+const io = new Server(httpServer, { pingInterval: PING_INTERVAL_MS, pingTimeout: 10_000, cors: { origin: "*" } });
 const viewing = new Map(); // socket id -> post id, for keep-alive
 
 io.on("connection", (socket) => {
@@ -119,4 +120,17 @@ setInterval(async () => {
 }, (TTL * 1000) / 3);
 
 httpServer.listen(PORT, HOST, () => console.log(`baseline-node listening on ${HOST}:${PORT}`));
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));
+// On SIGTERM, remove this process's sessions before exiting (as presence-server does),
+// so a restart starts from true counts.
+async function shutdown() {
+  const entries = [...viewing.entries()];
+  for (let i = 0; i < entries.length; i += 1000) {
+    const multi = redis.multi();
+    for (const [sid, post] of entries.slice(i, i + 1000)) {
+      multi.sRem(`viewers:${post}`, sid).hDel("viewers", sid).del(`session:${sid}`);
+    }
+    await multi.exec().catch(() => {});
+  }
+  process.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, shutdown);

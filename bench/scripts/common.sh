@@ -41,27 +41,31 @@ start_presence() { # PORT REDIS_PORT -> $LAST_PID
   PRESENCE_SECURITY__MAX_CONNECTIONS_PER_IP=1000000 PRESENCE_SECURITY__VIEWING_PER_SECOND=1000 \
   PRESENCE_SECURITY__MAX_POSTS_PER_SOCKET=100000 \
   PRESENCE_SERVER__LISTEN=127.0.0.1:$1 PRESENCE_REDIS__URL=redis://127.0.0.1:$2/0 \
-    PRESENCE_SERVER__NODE=bench-$1 RUST_LOG=warn "$PRESENCE_BIN" >"$LOGS/presence-$1.log" 2>&1 &
+    PRESENCE_SERVER__NODE=bench-$1 PRESENCE_SERVER__PING_INTERVAL_SECS=${PING:-10} RUST_LOG=warn \
+    "$PRESENCE_BIN" >"$LOGS/presence-$1.log" 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$1"
 }
 
 start_node() { # PORT REDIS_PORT -> $LAST_PID
-  PORT=$1 REDIS_URL=redis://127.0.0.1:$2 node "$ROOT/bench/baseline-node/server.mjs" >"$LOGS/node-$1.log" 2>&1 &
+  PORT=$1 REDIS_URL=redis://127.0.0.1:$2 PING_INTERVAL_MS=$((${PING:-10} * 1000)) \
+    node "$ROOT/bench/baseline-node/server.mjs" >"$LOGS/node-$1.log" 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$1"
 }
 
 start_bare() { # PORT [flags…] -> $LAST_PID
   local port=$1; shift
-  "$BIN/bare" --listen "127.0.0.1:$port" "$@" >"$LOGS/bare-$port.log" 2>&1 &
+  "$BIN/bare" --listen "127.0.0.1:$port" --ping-interval "${PING:-10}" "$@" >"$LOGS/bare-$port.log" 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$port"
 }
 
-# start_server KIND PORT REDIS_PORT: KIND is presence | node | bare | bare-defaults | bare-push
+# start_server KIND PORT REDIS_PORT: KIND is presence | node | bare | bare-detach |
+# bare-defaults | bare-push. PING (seconds, default 10) sets every server's ping interval.
 start_server() {
   case $1 in
     presence) start_redis "$3"; start_presence "$2" "$3" ;;
     node) start_redis "$3"; start_node "$2" "$3" ;;
     bare) start_bare "$2" ;;
+    bare-detach) start_bare "$2" --detach ;;
     bare-defaults) start_bare "$2" --defaults ;;
     bare-push) start_bare "$2" --push ;;
     *) echo "unknown server kind $1" >&2; return 1 ;;

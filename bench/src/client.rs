@@ -122,7 +122,7 @@ impl Client {
         socket.bind(SocketAddr::new(self.source.into(), 0))?;
         let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.server);
         // Our frames are tiny; small buffers keep 20k clients cheap.
-        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let config = WebSocketConfig::default().read_buffer_size(1024);
         let handshake = async {
             let stream = socket.connect(self.server).await?;
             stream.set_nodelay(true)?;
@@ -236,6 +236,12 @@ impl Client {
         tracker.viewers_msgs.fetch_add(1, Ordering::Relaxed);
         if name == shared.post_names[0] {
             tracker.post0_msgs.fetch_add(1, Ordering::Relaxed);
+            // While a reader waits for its own answer, a `viewers` for its post is
+            // (or races with) that answer; everything else is a room push.
+            let answering = view.asked_at.is_some() && name == shared.post_names[view.post];
+            if !answering {
+                tracker.post0_pushes.fetch_add(1, Ordering::Relaxed);
+            }
         }
         if name != shared.post_names[view.post] {
             return; // a push for the post we just left

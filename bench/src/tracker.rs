@@ -80,6 +80,8 @@ pub struct Tracker {
     pub viewers_msgs: AtomicU64,
     /// `viewers` messages for post index 0 (the hot post in the hot-post run).
     pub post0_msgs: AtomicU64,
+    /// Of those, the room pushes (not the direct answers to readers joining it).
+    pub post0_pushes: AtomicU64,
     pub unmatched: AtomicU64,
     pub connects: AtomicU64,
     /// Websockets open right now (the denominator of RSS per connection).
@@ -103,6 +105,7 @@ impl Tracker {
             update: Mutex::default(),
             viewers_msgs: AtomicU64::new(0),
             post0_msgs: AtomicU64::new(0),
+            post0_pushes: AtomicU64::new(0),
             unmatched: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             open: AtomicU64::new(0),

@@ -181,7 +181,8 @@ async fn drain(
     io: &socketioxide::SocketIo,
     within: Duration,
 ) {
-    let deadline = tokio::time::Instant::now() + within;
+    let started = tokio::time::Instant::now();
+    let deadline = started + within;
     let removed = tokio::time::timeout_at(deadline, async {
         for batch in sessions.close_all().chunks(SHUTDOWN_BATCH) {
             if let Err(error) = store.leave_many(batch).await {
@@ -197,10 +198,16 @@ async fn drain(
     if removed.is_err() {
         tracing::warn!("shutdown timed out; the remaining sessions expire by TTL");
     }
+    let removed_after = started.elapsed();
     // A transport close, not a Socket.IO disconnect: clients reconnect by themselves.
     // A client that does not complete the websocket close handshake is not waited
     // for beyond the deadline.
     let _ = tokio::time::timeout_at(deadline, io.close()).await;
+    tracing::info!(
+        removed_ms = removed_after.as_millis() as u64,
+        closed_ms = (started.elapsed() - removed_after).as_millis() as u64,
+        "sessions removed and connections closed"
+    );
 }
 
 /// Tells systemd we are ready once the listener is bound (it is, by now) and the

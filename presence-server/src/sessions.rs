@@ -16,7 +16,6 @@ use presence_core::{PostId, SessionId, Store};
 use serde_json::json;
 use socketioxide::extract::SocketRef;
 use tokio::sync::mpsc;
-use tracing::Span;
 
 use crate::budget::EventBudget;
 use crate::log_throttle::LogThrottle;
@@ -84,9 +83,6 @@ pub struct Session {
     socket: SocketRef,
     /// Its `viewing` and `watch` events.
     pub budget: EventBudget,
-    /// At debug level, every line of the session carries its id; disabled (and
-    /// free) at the default level.
-    pub span: Span,
     /// The address's connection slot, given back when the session is dropped.
     _permit: Option<ConnectionPermit>,
     state: Mutex<SessionState>,
@@ -180,13 +176,11 @@ impl Sessions {
         socket: SocketRef,
         budget: EventBudget,
         permit: Option<ConnectionPermit>,
-        span: Span,
     ) {
         let session = Arc::new(Session {
             id: id.clone(),
             socket,
             budget,
-            span,
             _permit: permit,
             state: Mutex::new(SessionState::default()),
         });

@@ -111,15 +111,11 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
         tracing::error!(sid = %socket.id, "unexpected socket id format");
         return Ok(());
     };
-    // A debug span: at the default info level it is disabled and costs a reader
-    // nothing; with debug logging every line of the session carries its id.
-    let span = tracing::debug_span!(parent: &context.span, "session", session = %session);
     context.sessions.add(
         session.clone(),
         socket.clone(),
         EventBudget::per_second(guard.viewing_per_second),
         permit,
-        span,
     );
 
     // The handlers are plain closures returning a future, not async closures:
@@ -129,22 +125,24 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     socket.on("watch", {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let watched = context.admit_watch(&session, &socket, payload);
+            let span = context.session_span(&session);
+            let watched = span.in_scope(|| context.admit_watch(&session, &socket, payload));
             let context = context.clone();
             async move {
                 if let Some(posts) = watched {
                     answer_watch(&socket, &posts, &*context.store, &context.sessions).await;
                 }
             }
+            .instrument(span)
         }
     });
 
     socket.on("viewing", {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let wanted = context.admit_viewing(&session, &socket, payload);
+            let span = context.session_span(&session);
+            let wanted = span.in_scope(|| context.admit_viewing(&session, &socket, payload));
             let context = context.clone();
-            let span = wanted.as_ref().map_or_else(Span::none, |s| s.span.clone());
             async move {
                 if let Some(wanted) = wanted {
                     context.sessions.drive(&wanted, &*context.store).await;
@@ -160,8 +158,7 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
         // The session (and with it the address's connection slot) goes once its
         // worker has removed it from the store.
         let closed = context.sessions.remove(&session);
-        let context = context.clone();
-        let span = closed.as_ref().map_or_else(Span::none, |s| s.span.clone());
+        let span = context.session_span(&session);
         async move {
             if let Some(closed) = closed {
                 tracing::debug!("disconnected");
@@ -174,6 +171,13 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
 }
 
 impl Context {
+    /// A debug span: with debug logging every line of the session carries its id;
+    /// at the default level it is disabled and costs nothing, so it is made per
+    /// event instead of being kept in every session.
+    fn session_span(&self, session: &SessionId) -> Span {
+        tracing::debug_span!(parent: &self.span, "session", session = %session)
+    }
+
     /// The synchronous part of `viewing`: the checks, then the wish. The session
     /// to drive, or `None` when refused (or gone).
     fn admit_viewing(
@@ -184,10 +188,8 @@ impl Context {
     ) -> Option<Arc<Session>> {
         self.metrics.viewing_events.inc();
         let session = self.sessions.get(id)?;
-        let wanted = session
-            .span
-            .in_scope(|| self.want_viewing(&session, socket, payload));
-        wanted.then_some(session)
+        self.want_viewing(&session, socket, payload)
+            .then_some(session)
     }
 
     /// Whether `session` now wants the post `payload` names.

@@ -178,6 +178,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let own_cpu = CpuWindow::start(&[std::process::id()]);
     let msgs_before = tracker.viewers_msgs.load(Ordering::Relaxed);
     let post0_before = tracker.post0_msgs.load(Ordering::Relaxed);
+    let post0_pushes_before = tracker.post0_pushes.load(Ordering::Relaxed);
     tracker.measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
     let window_len = Duration::from_secs(args.duration);
@@ -233,6 +234,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let loadgen_cores = own_cpu.cores();
     let msgs = tracker.viewers_msgs.load(Ordering::Relaxed) - msgs_before;
     let post0 = tracker.post0_msgs.load(Ordering::Relaxed) - post0_before;
+    let post0_pushes = tracker.post0_pushes.load(Ordering::Relaxed) - post0_pushes_before;
     let churn_stopped = Instant::now();
     // Let the last moves' answers arrive before the latency books close.
     let exact = wait_until(Duration::from_secs(args.exact_wait), || {
@@ -280,6 +282,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "update": summary(&update),
         "viewers_msgs_per_s": msgs as f64 / secs,
         "post0_msgs_per_s": post0 as f64 / secs,
+        "post0_pushes_per_s": post0_pushes as f64 / secs,
         "hot_readers_at_end": hot_readers,
         "hot_readers_avg": hot_sum as f64 / hot_samples.max(1) as f64,
         "unmatched_pushes": tracker.unmatched.load(Ordering::Relaxed),
