@@ -30,7 +30,7 @@ for run in $(seq "$RUNS"); do
   for i in $(seq 0 $((SERVERS - 1))); do
     report=(); [ "$i" -eq 0 ] && report=("${server_pids[@]}")
     "$BIN/loadgen" "${servers[@]}" "${report[@]}" --readers "$PER" --posts 1000 \
-      --post-base $((1 + 1000 * i)) --connect-rate "${CONNECT_RATE:-600}" --sources 8 \
+      --post-base $((1 + 1000 * i)) --connect-rate "${CONNECT_RATE:-300}" --sources 8 \
       --source-offset $((8 * i)) --settle 20 --duration 20 --rate 20 --exact-wait 20 \
       --max-secs 900 --label "scale-$KIND-$SERVERS" \
       2>>"$log" | sed -n 's/^RESULT //p' >>"$OUT.tmp" &

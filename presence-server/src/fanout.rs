@@ -156,11 +156,14 @@ impl Fanout {
     /// A socket was answered `count`; if its room last got another count, the
     /// answer may be stale: push the room again. A room never pushed knows only
     /// answers: this one is what it was told, so the change that made it is not
-    /// pushed again to the reader it was answered to.
+    /// pushed again to the reader it was answered to. It is recorded as a push
+    /// long past, so it delays no real push.
     fn note_answer(&mut self, (post, count): Answer) {
         match self.pushed.get(&post) {
             None => {
-                self.pushed.insert(post, (Instant::now(), count));
+                let now = Instant::now();
+                let long_ago = now.checked_sub(self.max_interval).unwrap_or(now);
+                self.pushed.insert(post, (long_ago, count));
             }
             Some((_, last)) if *last != count => {
                 self.forced.insert(post.clone());

@@ -52,12 +52,9 @@ pub async fn run(
                 continue;
             }
         }
+        remove_orphans(&*store, &sessions).await;
         refresh(&*store, &sessions, &errors).await;
         reregister(&*store, &sessions).await;
-        for orphan in sessions.remove_orphans() {
-            tracing::debug!("removed a socket that never finished connecting");
-            sessions.drive(&orphan, &*store).await;
-        }
     }
 }
 
@@ -80,6 +77,23 @@ async fn refresh(store: &dyn Store, sessions: &Sessions, errors: &LogThrottle) {
             }
         }
     }
+}
+
+/// Sessions of sockets socketioxide never acknowledged (see
+/// `Sessions::remove_orphans`), removed like closed ones.
+async fn remove_orphans(store: &dyn Store, sessions: &Sessions) {
+    let orphans = sessions.remove_orphans();
+    if !orphans.is_empty() {
+        tracing::debug!(
+            orphans = orphans.len(),
+            "removed sessions of sockets that were never acknowledged"
+        );
+    }
+    futures_util::stream::iter(orphans)
+        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| async move {
+            sessions.drive(&session, store).await;
+        })
+        .await;
 }
 
 async fn reregister(store: &dyn Store, sessions: &Sessions) {

@@ -66,7 +66,7 @@ pub async fn run(
     let span = tracing::info_span!("presence", %node);
     let metrics = Arc::new(Metrics::default());
     let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
-    let (sessions, answers) = Sessions::new(config.security.max_posts_per_socket);
+    let (sessions, answers) = Sessions::new(config.security.max_posts_per_socket, metrics.clone());
     let guard = Arc::new(Guard::new(&config.security, metrics.clone()));
     let (socket_layer, io) = socket::layer(
         &config,

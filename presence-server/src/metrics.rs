@@ -67,7 +67,7 @@ impl Default for Metrics {
         };
         registry.register(
             "connections",
-            "Open Socket.IO connections",
+            "Open Socket.IO connections (sockets this process holds a session for)",
             metrics.connections.clone(),
         );
         registry.register(
@@ -150,6 +150,16 @@ impl Metrics {
         };
         self.disconnects
             .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// Counts a socket that socketioxide dropped before acknowledging it, without
+    /// a disconnect (see `Sessions::remove_orphans`).
+    pub fn disconnected_unacknowledged(&self) {
+        self.disconnects
+            .get_or_create(&ReasonLabel {
+                reason: "unacknowledged",
+            })
             .inc();
     }
 

@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use presence_core::{PostId, SessionId, Store};
 use serde_json::json;
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::budget::EventBudget;
 use crate::log_throttle::LogThrottle;
+use crate::metrics::Metrics;
 use crate::security::ConnectionPermit;
 
 /// The room of a post's local readers.
@@ -44,6 +46,11 @@ pub type Answer = (PostId, u64);
 /// of the post corrects any socket anyway).
 pub const ANSWER_BUFFER: usize = 4096;
 
+/// How long a socket may stay unacknowledged before its session counts as an
+/// orphan (see [`Sessions::remove_orphans`]). The acknowledgement follows our
+/// connect middleware within microseconds; this is far beyond any real delay.
+const ORPHAN_AFTER: Duration = Duration::from_secs(10);
+
 /// Why a wish was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum WantError {
@@ -64,6 +71,11 @@ struct Shared {
     /// Workers running now; shutdown waits for zero.
     busy_workers: AtomicUsize,
     store_errors: LogThrottle,
+    /// `presence_connections` is the number of registered sessions, so it can
+    /// never drift from what this process holds.
+    metrics: Arc<Metrics>,
+    /// The origin of [`Session::registered_secs`].
+    started: Instant,
 }
 
 #[derive(Default)]
@@ -83,8 +95,9 @@ pub struct Session {
     socket: SocketRef,
     /// Its `viewing` and `watch` events.
     pub budget: EventBudget,
-    /// The address's connection slot, given back when the session is dropped.
-    _permit: Option<ConnectionPermit>,
+    /// When it was registered, in seconds since the registry was made: orphans are
+    /// told apart from sockets still connecting by their age.
+    registered_secs: u32,
     state: Mutex<SessionState>,
 }
 
@@ -108,8 +121,8 @@ struct SessionState {
     watching: Vec<PostId>,
     worker_running: bool,
     closed: bool,
-    /// The socket was seen not connected at the last [`Sessions::remove_orphans`].
-    orphan_suspect: bool,
+    /// The address's connection slot, given back as soon as the socket closes.
+    permit: Option<ConnectionPermit>,
 }
 
 struct Visit {
@@ -152,7 +165,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Sessions {
     /// The sessions of this process, and the receiver of their answers for the
     /// fan-out.
-    pub fn new(max_posts_per_session: usize) -> (Self, mpsc::Receiver<Answer>) {
+    pub fn new(
+        max_posts_per_session: usize,
+        metrics: Arc<Metrics>,
+    ) -> (Self, mpsc::Receiver<Answer>) {
         let (answers, answered) = mpsc::channel(ANSWER_BUFFER);
         let shared = Shared {
             answers,
@@ -160,6 +176,8 @@ impl Sessions {
             registry: Mutex::default(),
             busy_workers: AtomicUsize::default(),
             store_errors: LogThrottle::default(),
+            metrics,
+            started: Instant::now(),
         };
         (
             Self {
@@ -169,27 +187,37 @@ impl Sessions {
         )
     }
 
-    /// Registers a connected socket.
+    /// Registers a socket that is being connected (by the connect middleware,
+    /// before socketioxide acknowledges it). The registry owns the session; the
+    /// socket's handlers hold it weakly, so neither keeps the other alive.
     pub fn add(
         &self,
         id: SessionId,
         socket: SocketRef,
         budget: EventBudget,
         permit: Option<ConnectionPermit>,
-    ) {
+    ) -> Weak<Session> {
+        let registered_secs =
+            u32::try_from(self.shared.started.elapsed().as_secs()).unwrap_or(u32::MAX);
         let session = Arc::new(Session {
             id: id.clone(),
             socket,
             budget,
-            _permit: permit,
-            state: Mutex::new(SessionState::default()),
+            registered_secs,
+            state: Mutex::new(SessionState {
+                permit,
+                ..SessionState::default()
+            }),
         });
-        lock(&self.shared.registry).sessions.insert(id, session);
-    }
-
-    /// The session of a connected socket.
-    pub fn get(&self, id: &SessionId) -> Option<Arc<Session>> {
-        lock(&self.shared.registry).sessions.get(id).cloned()
+        let weak = Arc::downgrade(&session);
+        if lock(&self.shared.registry)
+            .sessions
+            .insert(id, session)
+            .is_none()
+        {
+            self.shared.metrics.connections.inc();
+        }
+        weak
     }
 
     /// The socket says it reads `post`: it leaves its old post's room now (and
@@ -262,10 +290,11 @@ impl Sessions {
     /// The socket closed: forget it here at once. Returns the session, whose
     /// worker must then be driven to remove it from the store.
     pub fn remove(&self, id: &SessionId) -> Option<Arc<Session>> {
-        let session = {
+        let (session, permit) = {
             let mut registry = lock(&self.shared.registry);
             let session = registry.sessions.remove(id)?;
             registry.unregistered.remove(id);
+            self.shared.metrics.connections.dec();
             let mut state = lock(&session.state);
             state.closed = true;
             if let Some(post) = &state.wanted {
@@ -274,38 +303,43 @@ impl Sessions {
             for post in &state.watching {
                 forget(&mut registry.local_watchers, post);
             }
+            let permit = state.permit.take();
             drop(state);
-            session
+            (session, permit)
         };
+        // The address's slot comes back now, not once the store has been told.
+        drop(permit);
         Some(session)
     }
 
-    /// Sessions whose socket socketioxide never finished connecting, removed here:
-    /// when the transport closes between our connect middleware (which registered
-    /// the session) and the namespace's acknowledgement, socketioxide drops the
-    /// socket without calling its disconnect handler, and the session would stay
-    /// forever, holding its address's connection slot. A socket is taken for an
-    /// orphan when two calls in a row see it not connected, so one that is still
-    /// connecting (a few milliseconds) never is. Clients emit only after the
-    /// acknowledgement, so an orphan has nothing in the store; its worker is driven
-    /// all the same, like any closed session's.
+    /// Sessions whose socket socketioxide never acknowledged, removed here: when
+    /// the transport closes between our connect middleware (which registered the
+    /// session) and the acknowledgement, socketioxide drops the socket without
+    /// calling its disconnect handler, and the session would stay forever, holding
+    /// its address's connection slot. A session counts as an orphan once it is
+    /// [`ORPHAN_AFTER`] old and its socket is not connected. An event that slipped
+    /// in before socketioxide gave up may have been recorded: the caller drives
+    /// each orphan's worker, like any closed session's.
     pub fn remove_orphans(&self) -> Vec<Arc<Session>> {
+        let now = self.shared.started.elapsed().as_secs();
         let orphans: Vec<SessionId> = {
             let registry = lock(&self.shared.registry);
             registry
                 .sessions
                 .iter()
                 .filter(|(_, session)| {
-                    let mut state = lock(&session.state);
-                    let unconnected = !session.socket.connected() && !state.closed;
-                    let orphan = unconnected && state.orphan_suspect;
-                    state.orphan_suspect = unconnected;
-                    orphan
+                    let old_enough = now.saturating_sub(u64::from(session.registered_secs))
+                        >= ORPHAN_AFTER.as_secs();
+                    old_enough && !session.socket.connected() && !lock(&session.state).closed
                 })
                 .map(|(id, _)| id.clone())
                 .collect()
         };
-        orphans.iter().filter_map(|id| self.remove(id)).collect()
+        let removed: Vec<_> = orphans.iter().filter_map(|id| self.remove(id)).collect();
+        for _ in &removed {
+            self.shared.metrics.disconnected_unacknowledged();
+        }
+        removed
     }
 
     /// Shutdown: closes every session at once and hands back those the store holds,
@@ -423,7 +457,7 @@ impl Sessions {
                             let Viewed { answered, was_lost } =
                                 session.viewed(&post, count_view, &viewing);
                             if was_lost {
-                                lock(&self.shared.registry).unregistered.remove(&session.id);
+                                self.registered_again(session);
                             }
                             if answered {
                                 self.answered(post, viewing.viewers);
@@ -433,9 +467,7 @@ impl Sessions {
                             self.shared
                                 .store_errors
                                 .warn(&error, "recording a view failed");
-                            lock(&self.shared.registry)
-                                .unregistered
-                                .insert(session.id.clone());
+                            self.to_register_again(session);
                             if session.view_failed(post, &error) {
                                 break;
                             }
@@ -457,6 +489,27 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Puts a session whose view failed on keep-alive's retry list, unless it has
+    /// been removed meanwhile (a closed session is not retried, and must not stay
+    /// on the list for good).
+    fn to_register_again(&self, session: &Session) {
+        let mut registry = lock(&self.shared.registry);
+        if registry.sessions.contains_key(&session.id) {
+            registry.unregistered.insert(session.id.clone());
+        }
+    }
+
+    /// Takes a session that was recorded again off the retry list, unless the
+    /// store lost it once more in the meantime (keep-alive marked it again).
+    fn registered_again(&self, session: &Session) {
+        let mut registry = lock(&self.shared.registry);
+        if !lock(&session.state).needs_register {
+            registry.unregistered.remove(&session.id);
+        }
+    }
+}
+
 /// One socket fewer reads (or watches) `post`.
 fn forget(counts: &mut HashMap<PostId, usize>, post: &PostId) {
     if let Some(count) = counts.get_mut(post) {
@@ -468,6 +521,10 @@ fn forget(counts: &mut HashMap<PostId, usize>, post: &PostId) {
 }
 
 impl Session {
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
     fn next_step(&self) -> Step {
         let mut state = lock(&self.state);
         let step = if state.closed {

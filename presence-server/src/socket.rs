@@ -79,15 +79,12 @@ pub fn layer(
             async move { register_handlers(&socket, context) }
         }
     };
-    // Counted once acknowledged: only then will socketioxide call the disconnect
-    // handler that counts it out.
-    let connected = move |socket: SocketRef| {
-        context.metrics.connections.inc();
-        tracing::debug!(session = %socket.id, "connected");
-        std::future::ready(())
-    };
     io.ns("/", connected.with(register));
     (layer, io)
+}
+
+async fn connected(socket: SocketRef) {
+    tracing::debug!(session = %socket.id, "connected");
 }
 
 /// Admits the socket (or refuses it: too many connections from its address) and
@@ -111,8 +108,8 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
         tracing::error!(sid = %socket.id, "unexpected socket id format");
         return Ok(());
     };
-    context.sessions.add(
-        session.clone(),
+    let session = context.sessions.add(
+        session,
         socket.clone(),
         EventBudget::per_second(guard.viewing_per_second),
         permit,
@@ -122,11 +119,15 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     // socketioxide calls the closure in the order packets arrive and only then
     // spawns the future. The wish is recorded in the closure, so a socket that says
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
+    // They hold the session weakly: the registry owns it, and the session holds
+    // the socket.
     socket.on("watch", {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let span = context.session_span(&session);
-            let watched = span.in_scope(|| context.admit_watch(&session, &socket, payload));
+            let session = session.upgrade();
+            let span = context.session_span(session.as_deref());
+            let watched =
+                span.in_scope(|| context.admit_watch(session.as_deref()?, &socket, payload));
             let context = context.clone();
             async move {
                 if let Some(posts) = watched {
@@ -140,8 +141,15 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     socket.on("viewing", {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            let span = context.session_span(&session);
-            let wanted = span.in_scope(|| context.admit_viewing(&session, &socket, payload));
+            context.metrics.viewing_events.inc();
+            let session = session.upgrade();
+            let span = context.session_span(session.as_deref());
+            let wanted = span.in_scope(|| {
+                let session = session?;
+                context
+                    .want_viewing(&session, &socket, payload)
+                    .then_some(session)
+            });
             let context = context.clone();
             async move {
                 if let Some(wanted) = wanted {
@@ -153,12 +161,13 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     });
 
     socket.on_disconnect(move |reason: DisconnectReason| {
-        context.metrics.connections.dec();
         context.metrics.disconnected(reason);
-        // The session (and with it the address's connection slot) goes once its
-        // worker has removed it from the store.
-        let closed = context.sessions.remove(&session);
-        let span = context.session_span(&session);
+        // Forgotten here at once (its connection slot comes back with it); its
+        // worker then removes it from the store.
+        let closed = session
+            .upgrade()
+            .and_then(|session| context.sessions.remove(session.id()));
+        let span = context.session_span(closed.as_deref());
         async move {
             if let Some(closed) = closed {
                 tracing::debug!("disconnected");
@@ -174,25 +183,17 @@ impl Context {
     /// A debug span: with debug logging every line of the session carries its id;
     /// at the default level it is disabled and costs nothing, so it is made per
     /// event instead of being kept in every session.
-    fn session_span(&self, session: &SessionId) -> Span {
-        tracing::debug_span!(parent: &self.span, "session", session = %session)
+    fn session_span(&self, session: Option<&Session>) -> Span {
+        match session {
+            Some(session) => {
+                tracing::debug_span!(parent: &self.span, "session", session = %session.id())
+            }
+            None => Span::none(),
+        }
     }
 
-    /// The synchronous part of `viewing`: the checks, then the wish. The session
-    /// to drive, or `None` when refused (or gone).
-    fn admit_viewing(
-        &self,
-        id: &SessionId,
-        socket: &SocketRef,
-        payload: Result<Value, impl std::error::Error>,
-    ) -> Option<Arc<Session>> {
-        self.metrics.viewing_events.inc();
-        let session = self.sessions.get(id)?;
-        self.want_viewing(&session, socket, payload)
-            .then_some(session)
-    }
-
-    /// Whether `session` now wants the post `payload` names.
+    /// The synchronous part of `viewing`: the checks, then the wish. Whether
+    /// `session` now wants the post `payload` names (its worker must be driven).
     fn want_viewing(
         &self,
         session: &Session,
@@ -232,19 +233,15 @@ impl Context {
     /// sent is the one kept. The posts to answer, or `None` when refused.
     fn admit_watch(
         &self,
-        id: &SessionId,
+        session: &Session,
         socket: &SocketRef,
         payload: Result<Value, impl std::error::Error>,
     ) -> Option<Vec<PostId>> {
-        let session = self.sessions.get(id)?;
-        if !within_budget(&session, &self.guard, socket) {
+        if !within_budget(session, &self.guard, socket) {
             return None;
         }
         match parse_watch_list(&payload.unwrap_or(Value::Null), self.max_watch_posts) {
-            Ok(posts) => self
-                .sessions
-                .watch(&session, posts.clone())
-                .then_some(posts),
+            Ok(posts) => self.sessions.watch(session, posts.clone()).then_some(posts),
             Err(error) => {
                 self.metrics.viewing_rejected.inc();
                 refuse(socket, error.code(), &error.to_string());

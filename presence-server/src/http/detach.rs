@@ -6,10 +6,10 @@
 //! `Parts`, extensions included, for the whole life of the socket
 //! (`SocketRef::req_parts`), so every open socket keeps that whole buffer alive for
 //! the few hundred bytes of its head: measured with heaptrack, 16 KiB of heap per
-//! idle websocket, more than half of what a socket costs. Copying the URI and the
-//! header values into allocations of their own lets the buffer go as soon as hyper
-//! is done with it. The copy costs one small allocation per header, once per
-//! connection.
+//! idle websocket (about 8 KiB of it resident; BENCHMARKS.md). Copying the URI and
+//! the header values into allocations of their own lets the buffer go as soon as
+//! hyper is done with it. Only the request that opens a session is kept, and only
+//! it is copied: one small allocation per header, once per connection.
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderValue, Uri};
@@ -17,14 +17,24 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 /// Where Socket.IO (and Engine.IO) requests arrive; everything else is left as is.
 const SOCKET_IO_PATH: &str = "/socket.io";
 
-/// A request whose URI and header values own their bytes. Requests outside
-/// [`SOCKET_IO_PATH`] are returned untouched: their parts die with the response.
+/// A request whose URI and header values own their bytes, if it opens an
+/// Engine.IO session (no `sid` yet: engineioxide keeps this one request's parts).
+/// Every other request is returned untouched: its parts die with its response.
 pub async fn detach_socket_request(request: Request) -> Request {
-    if request.uri().path().starts_with(SOCKET_IO_PATH) {
+    if opens_a_session(request.uri()) {
         detach(request)
     } else {
         request
     }
+}
+
+fn opens_a_session(uri: &Uri) -> bool {
+    uri.path().starts_with(SOCKET_IO_PATH)
+        && !uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .any(|pair| pair.starts_with("sid="))
 }
 
 /// Copies `request`'s URI (and axum's copy of it) and header values; everything
@@ -71,6 +81,16 @@ mod tests {
     use axum::http::header::{COOKIE, HOST};
 
     use super::*;
+
+    #[test]
+    fn only_requests_that_open_a_session_are_copied() {
+        let opens = |uri: &str| opens_a_session(&uri.parse().expect("a valid URI"));
+        assert!(opens("/socket.io/?EIO=4&transport=websocket"));
+        assert!(opens("/socket.io/?EIO=4&transport=polling&t=abc"));
+        assert!(!opens("/socket.io/?EIO=4&transport=polling&sid=abc"));
+        assert!(!opens("/socket.io/?EIO=4&transport=websocket&sid=abc"));
+        assert!(!opens("/api/posts/13"));
+    }
 
     #[test]
     fn detached_request_keeps_every_header_and_the_uri() {

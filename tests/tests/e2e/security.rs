@@ -157,14 +157,22 @@ async fn connections_that_vanish_while_connecting_give_their_slot_back() {
         // No close handshake: the connection just ends, as a tab closed mid-connect.
         drop(ws);
     }
+    // Orphans are removed once 10 s old, at a keep-alive tick.
     let reader = eventually(
         "a new connection from the same address to be accepted",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         async || Reader::try_connect(&url, &[]).await.ok(),
     )
     .await;
     reader.view("13").await;
     reader.wait_for_count("13", 1).await;
+    let metrics = presence_tests::metrics::scrape(&url).await;
+    let sample = |name: &str| presence_tests::metrics::sample(&metrics, name);
+    assert!(
+        sample("presence_disconnects_total{reason=\"unacknowledged\"}").unwrap_or(0.0) >= 1.0,
+        "the race this test is about did not happen:\n{metrics}"
+    );
+    assert_eq!(sample("presence_connections"), Some(1.0), "{metrics}");
     server.shutdown().await;
 }
 

@@ -19,7 +19,10 @@ use deadpool_redis::{Manager, Pool, Runtime};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
+use redis::io::tcp::{TcpSettings, socket2::TcpKeepalive};
+use redis::{
+    AsyncConnectionConfig, Cmd, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, Value,
+};
 use tokio::sync::OnceCell;
 
 use crate::config::{RedisConfig, RedisMode};
@@ -34,6 +37,34 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// microseconds: the timeouts then fail views that would have succeeded. A Redis
 /// that is really gone refuses or resets connections, which is noticed at once.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long data sent to Redis may stay unacknowledged by its host before the
+/// connection counts as dead (`TCP_USER_TIMEOUT`), and how soon an idle one is
+/// probed (keepalive). A Redis host that vanishes without a reset (a failover that
+/// moves an address, a dead VM) would otherwise leave a half-open connection that
+/// only times out calls, one by one, until the kernel gives up after many minutes;
+/// a dead connection is an error the shared connection reconnects on.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(15);
+const TCP_KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Our TCP settings for every connection to Redis: no Nagle delay (requests are
+/// small and pipelined), and dead peers noticed (see [`TCP_USER_TIMEOUT`]).
+pub fn tcp_settings() -> TcpSettings {
+    TcpSettings::default()
+        .set_nodelay(true)
+        .set_keepalive(
+            TcpKeepalive::new()
+                .with_time(TCP_KEEPALIVE_IDLE)
+                .with_interval(TCP_KEEPALIVE_INTERVAL),
+        )
+        .set_user_timeout(TCP_USER_TIMEOUT)
+}
+
+/// A URL's connection details, with [`tcp_settings`].
+pub fn connection_info(url: &str) -> Result<ConnectionInfo, StoreError> {
+    Ok(url.into_connection_info()?.set_tcp_settings(tcp_settings()))
+}
 
 /// What a connection is for: on one server, single events share one multiplexed
 /// connection and batches use the pool (see the module docs). A cluster has one
@@ -74,11 +105,12 @@ impl Backend {
     pub fn open(config: &RedisConfig) -> Result<Self, StoreError> {
         match config.mode {
             RedisMode::Single => {
-                let client = redis::Client::open(config.url.as_str())?;
+                let info = connection_info(&config.url)?;
+                let client = redis::Client::open(info.clone())?;
                 let connection_config = AsyncConnectionConfig::new()
                     .set_response_timeout(Some(RESPONSE_TIMEOUT))
                     .set_connection_timeout(Some(CONNECT_TIMEOUT));
-                let manager = Manager::new_with_config(config.url.as_str(), connection_config)?;
+                let manager = Manager::new_with_config(info, connection_config)?;
                 let pool = Pool::builder(manager)
                     .max_size(config.pool_size)
                     .runtime(Runtime::Tokio1)
@@ -142,6 +174,7 @@ pub fn cluster_builder(urls: &[String]) -> ClusterClientBuilder {
     ClusterClientBuilder::new(urls.to_vec())
         .connection_timeout(CONNECT_TIMEOUT)
         .response_timeout(RESPONSE_TIMEOUT)
+        .tcp_settings(tcp_settings())
 }
 
 /// A connection of any kind, usable wherever redis-rs wants one.

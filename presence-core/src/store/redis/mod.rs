@@ -140,9 +140,8 @@ impl RedisStore {
                     .arg("NODES")
                     .query_async(&mut conn)
                     .await?;
-                let seed = redis::IntoConnectionInfo::into_connection_info(
-                    urls.first().map(String::as_str).unwrap_or_default(),
-                )?;
+                let seed =
+                    backend::connection_info(urls.first().map(String::as_str).unwrap_or_default())?;
                 master_addresses(&nodes)
                     .into_iter()
                     .map(|(host, port)| {
