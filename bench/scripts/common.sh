@@ -41,7 +41,7 @@ start_presence() { # PORT REDIS_PORT -> $LAST_PID
   PRESENCE_SECURITY__MAX_CONNECTIONS_PER_IP=1000000 PRESENCE_SECURITY__VIEWING_PER_SECOND=1000 \
   PRESENCE_SECURITY__MAX_POSTS_PER_SOCKET=100000 \
   PRESENCE_SERVER__LISTEN=127.0.0.1:$1 PRESENCE_REDIS__URL=redis://127.0.0.1:$2/0 \
-    PRESENCE_SERVER__NODE=bench-$1 PRESENCE_SERVER__PING_INTERVAL_SECS=${PING:-10} RUST_LOG=warn \
+    PRESENCE_SERVER__NODE=bench-$1 PRESENCE_SERVER__PING_INTERVAL_SECS=${PING:-10} RUST_LOG=${SERVER_LOG:-warn} \
     "$PRESENCE_BIN" >"$LOGS/presence-$1.log" 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$1"
 }
@@ -60,6 +60,7 @@ start_bare() { # PORT [flags…] -> $LAST_PID
 
 # start_server KIND PORT REDIS_PORT: KIND is presence | node | bare | bare-detach |
 # bare-defaults | bare-push. PING (seconds, default 10) sets every server's ping interval.
+# SERVER_LOG (default warn) is the presence server's RUST_LOG, for investigating a run.
 start_server() {
   case $1 in
     presence) start_redis "$3"; start_presence "$2" "$3" ;;

@@ -132,12 +132,17 @@ impl Client {
             // socketioxide drops events sent before the ack.
             expect(&mut ws, |f| matches!(f, Frame::Open)).await?;
             ws.send(Message::Text(eio::CONNECT.into())).await?;
-            expect(&mut ws, |f| matches!(f, Frame::ConnectAck)).await?;
-            anyhow::Ok(ws)
+            let ack = expect(&mut ws, |f| matches!(f, Frame::ConnectAck)).await?;
+            anyhow::Ok((ws, eio::ack_sid(&ack).map(Box::from)))
         };
-        tokio::time::timeout(Duration::from_secs(15), handshake)
+        let (ws, sid) = tokio::time::timeout(Duration::from_secs(15), handshake)
             .await
-            .context("handshake timed out")?
+            .context("handshake timed out")??;
+        // Kept to name a reader the server never answered (see `loadgen`).
+        *shared.tracker.client_sid[self.id]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = sid;
+        Ok(ws)
     }
 
     /// Views `post` on an open connection and serves it until it ends.
@@ -253,16 +258,22 @@ impl Client {
             {
                 Some((seen, stale_since)) => {
                     view.seen = seen;
+                    view.shown = count;
                     if let Some(since) = stale_since {
                         tracker.record(&tracker.update, since.elapsed());
                     }
                 }
                 None => {
+                    // The count fits no logged state: a read that raced changes the
+                    // server applied in another order than they were sent. Timing
+                    // goes on from the last count that did fit, or a later push
+                    // would be timed from a change long gone.
                     tracker.unmatched.fetch_add(1, Ordering::Relaxed);
                 }
             }
+        } else {
+            view.shown = count;
         }
-        view.shown = count;
         tracker.client_shown[self.id].store(count, Ordering::Relaxed);
     }
 
@@ -297,17 +308,18 @@ enum Ended {
     Lost,
 }
 
-/// Reads frames until one is `wanted`. Pings are answered on the way: engineioxide
-/// sends its first ping right after the Engine.IO open, before the namespace ack,
-/// and closes the connection if that ping goes unanswered for `ping_timeout`.
-async fn expect(ws: &mut Ws, wanted: impl Fn(&Frame<'_>) -> bool) -> anyhow::Result<()> {
+/// Reads frames until one is `wanted`, and returns its text. Pings are answered on
+/// the way: engineioxide sends its first ping right after the Engine.IO open,
+/// before the namespace ack, and closes the connection if that ping goes
+/// unanswered for `ping_timeout`.
+async fn expect(ws: &mut Ws, wanted: impl Fn(&Frame<'_>) -> bool) -> anyhow::Result<String> {
     while let Some(message) = ws.next().await {
         let Message::Text(text) = message? else {
             continue;
         };
         let frame = eio::parse(text.as_str());
         if wanted(&frame) {
-            return Ok(());
+            return Ok(text.as_str().to_owned());
         }
         if frame == Frame::Ping {
             ws.send(Message::Text(eio::PONG.into())).await?;

@@ -41,6 +41,12 @@ pub fn parse(text: &str) -> Frame<'_> {
     }
 }
 
+/// The Socket.IO session id in a namespace ack, `40{"sid":"…"}`.
+pub fn ack_sid(ack: &str) -> Option<&str> {
+    let rest = ack.split_once("\"sid\":\"")?.1;
+    Some(rest.split_once('"')?.0)
+}
+
 fn parse_event(event: &str) -> Option<Frame<'_>> {
     let (name, post, count): (&str, &str, u64) = serde_json::from_str(event).ok()?;
     match name {
@@ -59,6 +65,7 @@ mod tests {
         assert_eq!(parse("0{\"sid\":\"x\"}"), Frame::Open);
         assert_eq!(parse("2"), Frame::Ping);
         assert_eq!(parse("40{\"sid\":\"y\"}"), Frame::ConnectAck);
+        assert_eq!(ack_sid("40{\"sid\":\"y_Z-1\"}"), Some("y_Z-1"));
         assert_eq!(parse("42[\"viewers\",\"13\",5]"), Frame::Viewers("13", 5));
         assert_eq!(parse("42[\"views\",\"13\",120]"), Frame::Views("13", 120));
         assert_eq!(parse("42[\"error\",{}]"), Frame::Other);

@@ -73,6 +73,8 @@ pub struct Tracker {
     pub client_shown: Vec<AtomicU64>,
     /// Per client: connected and answered for its current post.
     pub client_ready: Vec<AtomicBool>,
+    /// Per client: the Socket.IO id of its current connection.
+    pub client_sid: Vec<Mutex<Option<Box<str>>>>,
     /// Samples are only recorded while this is set (the measurement window).
     pub measuring: AtomicBool,
     pub answer: Mutex<Hist>,
@@ -100,6 +102,7 @@ impl Tracker {
             client_post: (0..clients).map(|_| AtomicU32::new(NO_POST)).collect(),
             client_shown: (0..clients).map(|_| AtomicU64::new(u64::MAX)).collect(),
             client_ready: (0..clients).map(|_| AtomicBool::new(false)).collect(),
+            client_sid: (0..clients).map(|_| Mutex::new(None)).collect(),
             measuring: AtomicBool::new(false),
             answer: Mutex::default(),
             update: Mutex::default(),
@@ -155,6 +158,30 @@ impl Tracker {
                     && self.client_shown[c].load(Ordering::Relaxed) != truth[post as usize]
             })
             .count()
+    }
+
+    /// Up to `limit` clients that are not ready or show a wrong count, described
+    /// with their Socket.IO id so the server's log can say what became of them.
+    pub fn stragglers(&self, limit: usize) -> Vec<String> {
+        (0..self.client_post.len())
+            .filter_map(|c| {
+                let post = self.client_post[c].load(Ordering::Relaxed);
+                let ready = self.client_ready[c].load(Ordering::Relaxed);
+                let shown = self.client_shown[c].load(Ordering::Relaxed);
+                let truth = (post != NO_POST).then(|| self.post(post as usize).count());
+                if ready && truth.is_none_or(|truth| truth == shown) {
+                    return None;
+                }
+                let sid = self.client_sid[c]
+                    .lock()
+                    .map(|sid| sid.clone())
+                    .unwrap_or_default();
+                Some(format!(
+                    "client {c}: post index {post}, ready {ready}, shows {shown}, true {truth:?}, socket id {sid:?}"
+                ))
+            })
+            .take(limit)
+            .collect()
     }
 }
 

@@ -168,6 +168,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     if !all_ready {
         eprintln!("not every reader got an answer; measuring the ones that did");
+        for straggler in tracker.stragglers(5) {
+            eprintln!("  {straggler}");
+        }
     }
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let rss_loaded = rss(&args.server_pid);
@@ -242,6 +245,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await;
     let exact_ms = exact.then(|| churn_stopped.elapsed().as_millis() as u64);
+    if !exact {
+        eprintln!("not every reader exact {} s after churn:", args.exact_wait);
+        for straggler in tracker.stragglers(5) {
+            eprintln!("  {straggler}");
+        }
+    }
     tracker.measuring.store(false, Ordering::Relaxed);
     let hot_readers = if args.hot > 0 {
         tracker.post(0).count()
