@@ -126,12 +126,22 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
             let session = session.upgrade();
             let span = context.session_span(session.as_deref());
-            let watched =
-                span.in_scope(|| context.admit_watch(session.as_deref()?, &socket, payload));
+            let watched = span.in_scope(|| {
+                let session = session?;
+                let posts = context.admit_watch(&session, &socket, payload)?;
+                Some((session, posts))
+            });
             let context = context.clone();
             async move {
-                if let Some(posts) = watched {
-                    answer_watch(&socket, &posts, &*context.store, &context.sessions).await;
+                if let Some((session, posts)) = watched {
+                    answer_watch(
+                        &session,
+                        &socket,
+                        &posts,
+                        &*context.store,
+                        &context.sessions,
+                    )
+                    .await;
                 }
             }
             .instrument(span)
@@ -254,6 +264,7 @@ impl Context {
 /// Tells a socket the counts of the posts it now watches. Pushes follow from the
 /// fan-out, which also hears of these answers in case one was overtaken by a push.
 async fn answer_watch(
+    session: &Session,
     socket: &SocketRef,
     posts: &[PostId],
     store: &dyn Store,
@@ -262,7 +273,9 @@ async fn answer_watch(
     if posts.is_empty() {
         return;
     }
-    match store.viewer_counts(posts).await {
+    let counts = store.viewer_counts(posts).await;
+    session.until_connected().await;
+    match counts {
         Ok(counts) => {
             for (post, count) in posts.iter().zip(counts) {
                 let _ = socket.emit("viewers", &(post.as_str(), count));
