@@ -6,6 +6,7 @@
 # so every socket has passed 32 messages: tokio's channel under each socket then
 # holds its second 32-slot block (5.4 KiB) for good, as any socket does after five
 # minutes of 10 s pings, whatever the server (BENCHMARKS.md).
+# CONNECT_RATE (default 2500/s) paces the fill; the Node baseline needs a slower one.
 source "$(dirname "$0")/common.sh"
 READERS=${1:-19500}; RUNS=${2:-3}; KINDS=${3:-presence bare bare-detach bare-defaults node}
 SETTLE=5; STATE=fresh
@@ -16,7 +17,7 @@ for run in $(seq "$RUNS"); do
     start_server "$kind" 3300 6390
     sleep 1
     loadgen "$OUT" --server 127.0.0.1:3300 --server-pid "$LAST_PID" --readers "$READERS" \
-      --posts 1000 --connect-rate 2500 --sources 8 --settle "$SETTLE" --duration 5 --rate 0 --exact-wait 0 \
+      --posts 1000 --connect-rate "${CONNECT_RATE:-2500}" --sources 8 --settle "$SETTLE" --duration 5 --rate 0 --exact-wait 0 \
       --label "rss-$STATE-$kind"
     cleanup
   done

@@ -58,6 +58,10 @@ struct Viewing {
     shown: u64,
     /// Index of the newest post-log entry this reader's display reflects.
     seen: usize,
+    /// When the reader was answered for `post`: it cannot have been stale on this
+    /// post before. An answer whose count fits only an old log entry (it raced
+    /// changes) would otherwise date the staleness back to that entry.
+    answered_at: Instant,
 }
 
 impl Client {
@@ -160,6 +164,7 @@ impl Client {
             asked_at: None,
             shown: u64::MAX,
             seen: 0,
+            answered_at: Instant::now(),
         };
         if !*counted {
             tracker.post(*post).change(true);
@@ -257,11 +262,18 @@ impl Client {
                 .observe(view.seen, view.shown, count)
             {
                 Some((seen, stale_since)) => {
+                    if let Some(since) = stale_since {
+                        let since = since.max(view.answered_at);
+                        tracker.record_update(
+                            self.id,
+                            view.post,
+                            since.elapsed(),
+                            view.shown,
+                            count,
+                        );
+                    }
                     view.seen = seen;
                     view.shown = count;
-                    if let Some(since) = stale_since {
-                        tracker.record(&tracker.update, since.elapsed());
-                    }
                 }
                 None => {
                     // The count fits no logged state: a read that raced changes the
@@ -288,6 +300,7 @@ impl Client {
         let tracker = &shared.tracker;
         tracker.answers.fetch_add(1, Ordering::Relaxed);
         tracker.record(&tracker.answer, asked_at.elapsed());
+        view.answered_at = Instant::now();
         view.seen = tracker.post(view.post).last_matching(view.shown);
         tracker.client_ready[self.id].store(true, Ordering::Relaxed);
     }

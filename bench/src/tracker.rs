@@ -65,6 +65,16 @@ impl PostLog {
     }
 }
 
+/// The longest update latency of a run, with what is needed to find it again.
+#[derive(Debug, Clone)]
+pub struct SlowUpdate {
+    pub latency: Duration,
+    pub client: usize,
+    pub post: usize,
+    pub shown: u64,
+    pub count: u64,
+}
+
 /// State shared by every client task of this process.
 pub struct Tracker {
     pub posts: Vec<Mutex<PostLog>>,
@@ -79,6 +89,8 @@ pub struct Tracker {
     pub measuring: AtomicBool,
     pub answer: Mutex<Hist>,
     pub update: Mutex<Hist>,
+    /// The longest staleness measured, and whose it was, to look up in the server's log.
+    pub slowest_update: Mutex<Option<SlowUpdate>>,
     pub viewers_msgs: AtomicU64,
     /// `viewers` messages for post index 0 (the hot post in the hot-post run).
     pub post0_msgs: AtomicU64,
@@ -106,6 +118,7 @@ impl Tracker {
             measuring: AtomicBool::new(false),
             answer: Mutex::default(),
             update: Mutex::default(),
+            slowest_update: Mutex::default(),
             viewers_msgs: AtomicU64::new(0),
             post0_msgs: AtomicU64::new(0),
             post0_pushes: AtomicU64::new(0),
@@ -135,6 +148,35 @@ impl Tracker {
             hist.lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .record(latency);
+        }
+    }
+
+    /// Records an update latency: one reader was stale for `latency` until a push
+    /// of `count` (it showed `shown`).
+    pub fn record_update(
+        &self,
+        client: usize,
+        post: usize,
+        latency: Duration,
+        shown: u64,
+        count: u64,
+    ) {
+        if !self.measuring() {
+            return;
+        }
+        self.record(&self.update, latency);
+        let mut slowest = self
+            .slowest_update
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slowest.as_ref().is_none_or(|slow| slow.latency < latency) {
+            *slowest = Some(SlowUpdate {
+                latency,
+                client,
+                post,
+                shown,
+                count,
+            });
         }
     }
 

@@ -264,6 +264,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None
     };
 
+    if let Ok(Some(slow)) = tracker.slowest_update.lock().map(|slow| slow.clone()) {
+        let sid = tracker.client_sid[slow.client]
+            .lock()
+            .map(|sid| sid.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "slowest update: {:.0} ms, client {} on post index {} (showed {}, pushed {}), socket id {sid:?}",
+            slow.latency.as_secs_f64() * 1000.0,
+            slow.client,
+            slow.post,
+            slow.shown,
+            slow.count
+        );
+    }
     let answer = tracker.answer.lock().map(|h| h.clone()).unwrap_or_default();
     let update = tracker.update.lock().map(|h| h.clone()).unwrap_or_default();
     let per_conn = if open > 0 {
