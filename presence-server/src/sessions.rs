@@ -538,6 +538,9 @@ impl Session {
     /// fills a server on two busy cores). Returns at once in every other case;
     /// gives up when the socket closes or turns out an orphan.
     pub async fn until_connected(&self) {
+        if self.socket.connected() {
+            return;
+        }
         let give_up = Instant::now() + ORPHAN_AFTER;
         while !self.socket.connected() && !lock(&self.state).closed && Instant::now() < give_up {
             tokio::time::sleep(CONNECTED_POLL).await;
