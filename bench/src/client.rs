@@ -143,9 +143,7 @@ impl Client {
             .await
             .context("handshake timed out")??;
         // Kept to name a reader the server never answered (see `loadgen`).
-        *shared.tracker.client_sid[self.id]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = sid;
+        shared.tracker.set_client_sid(self.id, sid);
         Ok(ws)
     }
 

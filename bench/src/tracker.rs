@@ -8,8 +8,8 @@
 //! that match no logged count (a read racing concurrent changes) are counted but
 //! not timed.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::hist::Hist;
@@ -65,6 +65,13 @@ impl PostLog {
     }
 }
 
+/// Locks `mutex`, poisoned or not: a panicked client task leaves its figures usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The longest update latency of a run, with what is needed to find it again.
 #[derive(Debug, Clone)]
 pub struct SlowUpdate {
@@ -84,7 +91,7 @@ pub struct Tracker {
     /// Per client: connected and answered for its current post.
     pub client_ready: Vec<AtomicBool>,
     /// Per client: the Socket.IO id of its current connection.
-    pub client_sid: Vec<Mutex<Option<Box<str>>>>,
+    client_sid: Vec<Mutex<Option<Box<str>>>>,
     /// Samples are only recorded while this is set (the measurement window).
     pub measuring: AtomicBool,
     pub answer: Mutex<Hist>,
@@ -133,10 +140,17 @@ impl Tracker {
         }
     }
 
-    pub fn post(&self, index: usize) -> std::sync::MutexGuard<'_, PostLog> {
-        self.posts[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn post(&self, index: usize) -> MutexGuard<'_, PostLog> {
+        lock(&self.posts[index])
+    }
+
+    /// The Socket.IO id of `client`'s current connection, to find it in a server log.
+    pub fn client_sid(&self, client: usize) -> Option<Box<str>> {
+        lock(&self.client_sid[client]).clone()
+    }
+
+    pub fn set_client_sid(&self, client: usize, sid: Option<Box<str>>) {
+        *lock(&self.client_sid[client]) = sid;
     }
 
     pub fn measuring(&self) -> bool {
@@ -145,9 +159,7 @@ impl Tracker {
 
     pub fn record(&self, hist: &Mutex<Hist>, latency: Duration) {
         if self.measuring() {
-            hist.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .record(latency);
+            lock(hist).record(latency);
         }
     }
 
@@ -164,11 +176,8 @@ impl Tracker {
         if !self.measuring() {
             return;
         }
-        self.record(&self.update, latency);
-        let mut slowest = self
-            .slowest_update
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        lock(&self.update).record(latency);
+        let mut slowest = lock(&self.slowest_update);
         if slowest.as_ref().is_none_or(|slow| slow.latency < latency) {
             *slowest = Some(SlowUpdate {
                 latency,
@@ -214,10 +223,7 @@ impl Tracker {
                 if ready && truth.is_none_or(|truth| truth == shown) {
                     return None;
                 }
-                let sid = self.client_sid[c]
-                    .lock()
-                    .map(|sid| sid.clone())
-                    .unwrap_or_default();
+                let sid = self.client_sid(c);
                 Some(format!(
                     "client {c}: post index {post}, ready {ready}, shows {shown}, true {truth:?}, socket id {sid:?}"
                 ))

@@ -265,10 +265,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     if let Ok(Some(slow)) = tracker.slowest_update.lock().map(|slow| slow.clone()) {
-        let sid = tracker.client_sid[slow.client]
-            .lock()
-            .map(|sid| sid.clone())
-            .unwrap_or_default();
+        let sid = tracker.client_sid(slow.client);
         eprintln!(
             "slowest update: {:.0} ms, client {} on post index {} (showed {}, pushed {}), socket id {sid:?}",
             slow.latency.as_secs_f64() * 1000.0,
