@@ -4,8 +4,17 @@
 //! PATH`), then `PRESENCE_<SECTION>__<KEY>` environment variables. Values are checked
 //! once at start; a bad one stops the process with a single line naming the key, the
 //! value and what is allowed, because an operator reading a systemd journal should
-//! not have to guess.
+//! not have to guess. Nothing is silently ignored: a file that cannot be read, an
+//! unknown key or section, and a `PRESENCE_` variable that names no setting are
+//! errors too.
 
+mod address;
+mod describe;
+pub mod environment;
+mod file;
+mod names;
+
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,11 +24,14 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use address::SOCKET_ADDRESS;
+use names::{closest, is_secret};
+
 /// The file read when no `--config` is given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
     pub redis: RedisConfig,
@@ -35,6 +47,7 @@ pub struct Config {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    #[serde(deserialize_with = "address::socket_addr")]
     pub listen: SocketAddr,
     /// Name of this process in logs; empty means `<hostname>-<pid>`.
     pub node: String,
@@ -156,6 +169,7 @@ pub struct SecurityConfig {
     /// or one leading wildcard label (`https://*.example.com`). Empty: any origin.
     pub allowed_origins: Vec<String>,
     /// Peers (load balancers) whose `X-Forwarded-For` is believed.
+    #[serde(deserialize_with = "address::ip_addrs")]
     pub trusted_proxies: Vec<IpAddr>,
     pub max_connections_per_ip: usize,
     pub viewing_per_second: u32,
@@ -252,11 +266,37 @@ pub struct LogConfig {
 pub enum ConfigError {
     #[error("config: {path}: file not found", path = .0.display())]
     MissingFile(PathBuf),
-    #[error("config: {key} = {value}: {allowed}")]
+    #[error("config: {path}: is a directory; --config takes a TOML file", path = .0.display())]
+    NotAFile(PathBuf),
+    #[error("config: {path}: cannot read it: {reason}", path = .path.display())]
+    UnreadableFile { path: PathBuf, reason: String },
+    #[error("config: {path}:{line}:{column}: {message}", path = .path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// `key` as the user wrote it: a dotted key, or the environment variable;
+    /// `origin` is empty or ` (in FILE)`.
+    #[error("config: {key} = {value}{origin}: {allowed}")]
     Invalid {
         key: String,
         value: String,
         allowed: String,
+        origin: String,
+    },
+    #[error(
+        "config: {variable} = {value}: no such setting; {}",
+        match closest {
+            Some(meant) => format!("did you mean {meant}?"),
+            None => "settings are PRESENCE_<SECTION>__<KEY>, every one listed in config.toml".to_owned(),
+        }
+    )]
+    UnknownVariable {
+        variable: String,
+        value: String,
+        closest: Option<String>,
     },
     #[error("config: {0}")]
     Unreadable(String),
@@ -268,27 +308,77 @@ impl ConfigError {
             key: key.to_owned(),
             value: value.to_string(),
             allowed: allowed.to_owned(),
+            origin: String::new(),
         }
     }
 }
 
 impl Config {
-    /// Loads `path` (or `./config.toml` if present) under the environment.
+    /// Loads `path` (or `./config.toml` if present) under the process environment.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, std::env::vars_os())
+    }
+
+    /// Loads `path` (or `./config.toml` if present), after checking that every
+    /// `PRESENCE_` variable in `vars` names a setting. The values themselves are
+    /// read from the process environment by figment.
+    pub fn load_with(
+        path: Option<&Path>,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<Self, ConfigError> {
+        let default = Path::new(DEFAULT_CONFIG_FILE);
+        let file = match path {
+            Some(path) => Some(path),
+            // Only in the working directory (figment's `Toml::file` would also
+            // search every parent directory), and only if it is there.
+            None => std::fs::symlink_metadata(default)
+                .is_ok()
+                .then_some(default),
+        };
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        match path {
-            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
-            Some(path) => figment = figment.merge(Toml::file(path)),
-            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        if let Some(file) = file {
+            file::check(file)?;
+            figment = figment.merge(Toml::file_exact(file));
         }
-        Self::from_figment(figment.merge(Env::prefixed("PRESENCE_").split("__")))
+        environment::check(vars, &Self::keys())?;
+        let variables = Env::prefixed(environment::PREFIX)
+            .filter(|name| !environment::is_not_setting(name.as_str()))
+            .split("__");
+        Self::from_figment(figment.merge(variables))
     }
 
     /// Extracts and validates; tests use this with figment's in-memory providers.
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(describe_figment_error)?;
-        config.validate()?;
+        let config: Config = figment
+            .extract()
+            .map_err(|error| describe::describe(error, &figment, &Self::keys()))?;
+        config.validate().map_err(|error| match error {
+            ConfigError::Invalid {
+                key,
+                value,
+                allowed,
+                ..
+            } => describe::invalid_at(&figment, &key, value, allowed),
+            other => other,
+        })?;
         Ok(config)
+    }
+
+    /// Every setting, `section.key`, in the order of the sections.
+    pub fn keys() -> Vec<String> {
+        let Ok(serde_json::Value::Object(sections)) = serde_json::to_value(Config::default())
+        else {
+            return Vec::new();
+        };
+        sections
+            .iter()
+            .flat_map(|(section, keys)| {
+                keys.as_object()
+                    .into_iter()
+                    .flat_map(|keys| keys.keys())
+                    .map(move |key| format!("{section}.{key}"))
+            })
+            .collect()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -417,14 +507,14 @@ impl Config {
         if !urls.iter().all(well_formed) {
             return Err(ConfigError::invalid(
                 "redis.url",
-                format!("{:?}", redis.url),
+                format!("{:?}", names::without_passwords(&redis.url)),
                 "must start with redis:// or rediss://, or be empty for the in-memory store",
             ));
         }
         match redis.mode {
             RedisMode::Single if urls.len() > 1 => Err(ConfigError::invalid(
                 "redis.url",
-                format!("{:?}", redis.url),
+                format!("{:?}", names::without_passwords(&redis.url)),
                 "one URL; several (comma-separated) only with redis.mode = \"cluster\"",
             )),
             RedisMode::Cluster if urls.is_empty() => Err(ConfigError::invalid(
@@ -494,6 +584,20 @@ impl Config {
         Ok(())
     }
 
+    /// presence-gc's own requirement: Redis. The in-memory store lives inside one
+    /// server process, where there is nothing for gc to collect.
+    pub fn require_redis(&self) -> Result<(), ConfigError> {
+        if self.uses_memory_store() {
+            return Err(ConfigError::invalid(
+                "redis.url",
+                "\"\"",
+                "presence-gc needs Redis: redis://host:port/db or rediss://… \
+                 (PRESENCE_REDIS__URL)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the embedded in-memory store is used instead of Redis.
     pub fn uses_memory_store(&self) -> bool {
         self.redis.url.is_empty()
@@ -533,47 +637,6 @@ fn check_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigEr
     }
 }
 
-/// Turns figment's multi-line error into our one line: key, value, what is allowed.
-fn describe_figment_error(error: figment::Error) -> ConfigError {
-    use figment::error::Kind;
-    let key = error.path.join(".");
-    let origin = error
-        .metadata
-        .as_ref()
-        .map(|m| format!(" (from {})", m.name))
-        .unwrap_or_default();
-    match &error.kind {
-        Kind::InvalidType(actual, expected) => ConfigError::Invalid {
-            key,
-            value: actual.to_string(),
-            allowed: format!("expected {expected}{origin}"),
-        },
-        Kind::InvalidValue(actual, expected) => ConfigError::Invalid {
-            key,
-            value: actual.to_string(),
-            allowed: format!("expected {expected}{origin}"),
-        },
-        Kind::UnknownVariant(value, allowed) => ConfigError::Invalid {
-            key,
-            value: format!("{value:?}"),
-            allowed: format!("expected one of {}{origin}", allowed.join(", ")),
-        },
-        Kind::UnknownField(field, allowed) => {
-            let full_key = if key.is_empty() {
-                field.clone()
-            } else {
-                format!("{key}.{field}")
-            };
-            ConfigError::Invalid {
-                key: full_key,
-                value: "(unknown setting)".to_owned(),
-                allowed: format!("known settings here: {}{origin}", allowed.join(", ")),
-            }
-        }
-        _ => ConfigError::Unreadable(error.to_string().replace('\n', " ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,17 +668,18 @@ mod tests {
         let error = load_toml("[session]\nttl_secs = \"soon\"")
             .unwrap_err()
             .to_string();
-        assert!(
-            error.starts_with("config: session.ttl_secs = string \"soon\": expected u64"),
-            "{error}"
+        assert_eq!(
+            error,
+            "config: session.ttl_secs = \"soon\": expected a whole number"
         );
 
-        let error = load_toml("[redis]\nurl = \"http://x\"")
+        let error = load_toml("[redis]\nurl = \"http://user:pa55word@x\"")
             .unwrap_err()
             .to_string();
-        assert!(
-            error.contains("redis.url") && error.contains("redis://"),
-            "{error}"
+        assert_eq!(
+            error,
+            "config: redis.url = \"http://user:****@x\": must start with redis:// or rediss://, \
+             or be empty for the in-memory store"
         );
 
         let two = "url = \"redis://a:6379,redis://b:6379\"";
@@ -639,7 +703,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("redis.mode") && error.contains("single, cluster"),
+            error.contains("redis.mode") && error.contains("one of \"single\", \"cluster\""),
             "{error}"
         );
 
@@ -647,16 +711,107 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("log.format") && error.contains("text, json"),
+            error.contains("log.format") && error.contains("one of \"text\", \"json\""),
             "{error}"
         );
 
         let error = load_toml("[server]\nlistn = \"x\"")
             .unwrap_err()
             .to_string();
+        assert_eq!(
+            error,
+            "config: server.listn = \"x\": no such setting; did you mean server.listen?"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_sections_are_named_once_with_the_closest() {
+        let error = load_toml("[session]\nttlsecs = 5").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "config: session.ttlsecs = 5: no such setting; did you mean session.ttl_secs?"
+        );
+        // In the wrong section: the setting of that name elsewhere.
+        let error = load_toml("[server]\nttl_secs = 5").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "config: server.ttl_secs = 5: no such setting; did you mean session.ttl_secs?"
+        );
+        let error = load_toml("[servr]\nlisten = \"127.0.0.1:1\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "config: servr = {\"listen\":\"127.0.0.1:1\"}: no such section; did you mean [server]?"
+        );
+        let error = load_toml("[server]\ncolour = 1").unwrap_err().to_string();
         assert!(
-            error.contains("server.listn") && error.contains("listen"),
+            error.starts_with(
+                "config: server.colour = 1: no such setting; settings here are listen, node,"
+            ),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn addresses_name_the_value_and_the_form() {
+        let error = load_toml("[server]\nlisten = \"nonsense\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            format!("config: server.listen = \"nonsense\": expected {SOCKET_ADDRESS}")
+        );
+        let error = load_toml("[server]\nlisten = 3000")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            format!("config: server.listen = 3000: expected {SOCKET_ADDRESS}")
+        );
+        let config = load_toml("[server]\nlisten = \"[::1]:8080\"").unwrap();
+        assert_eq!(config.server.listen, "[::1]:8080".parse().unwrap());
+
+        let error = load_toml("[security]\ntrusted_proxies = [\"10.0.0.1\", \"proxy\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("security.trusted_proxies")
+                && error.contains("\"proxy\"")
+                && error.contains("an IP address, e.g. 10.0.0.1"),
+            "{error}"
+        );
+        let error = load_toml("[security]\ntrusted_proxies = \"10.0.0.1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("a list of IP addresses, e.g. [\"10.0.0.1\""),
+            "{error}"
+        );
+        let config =
+            load_toml("[security]\ntrusted_proxies = [\"10.0.0.1\", \"fd00::1\"]").unwrap();
+        assert_eq!(config.security.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let error = load_toml("[notices]\ntoken = 12345")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "config: notices.token = (hidden): expected a string");
+    }
+
+    #[test]
+    fn every_setting_is_listed_once() {
+        let keys = Config::keys();
+        assert!(keys.contains(&"server.listen".to_owned()));
+        assert!(keys.contains(&"gc.sweep_interval_secs".to_owned()));
+        let mut unique = keys.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len());
+        assert_eq!(
+            environment::variable_of("session.ttl_secs"),
+            "PRESENCE_SESSION__TTL_SECS"
         );
     }
 }

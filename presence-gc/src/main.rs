@@ -17,8 +17,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match presence_core::cli::start(args.config.as_deref()) {
-        Ok(config) => presence_core::cli::finish("presence-gc", collect(config)),
+    match presence_core::cli::start(args.config.as_deref(), Config::require_redis) {
+        Ok(config) => {
+            presence_core::cli::finish("presence-gc", collect(config).map_err(Into::into))
+        }
         Err(code) => code,
     }
 }

@@ -18,8 +18,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match presence_core::cli::start(args.config.as_deref()) {
-        Ok(config) => presence_core::cli::finish("presence-server", serve(config)),
+    match presence_core::cli::start(args.config.as_deref(), |_| Ok(())) {
+        Ok(config) => {
+            presence_core::cli::finish("presence-server", serve(config).map_err(Into::into))
+        }
         Err(code) => code,
     }
 }

@@ -17,5 +17,6 @@ mod protocol_2015;
 mod redis_auth;
 mod redis_layout;
 mod security;
+mod setup;
 mod site;
 mod wordpress;
