@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::logs::{self, ChildLog};
 use crate::ports::free_port;
 
 /// Path of a workspace binary, built (once per test process) if needed, so
@@ -42,66 +43,38 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A running daemon; killed on drop.
+/// A running daemon; killed on drop. Its output goes to a log file ([`crate::logs`]).
 pub struct Daemon {
     name: &'static str,
     child: Option<Child>,
-    /// Standard output lines, when captured (see [`ServerProcess::start_logged`]).
-    output: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    log: ChildLog,
 }
 
 impl Daemon {
     fn spawn(name: &'static str, env: &HashMap<String, String>) -> Self {
-        Self::spawn_with(name, env, false)
-    }
-
-    fn spawn_with(name: &'static str, env: &HashMap<String, String>, capture: bool) -> Self {
         let mut child = Command::new(binary(name))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "RUST_LOG",
-                std::env::var("PRESENCE_TEST_LOG").unwrap_or("warn".into()),
-            )
+            .env("RUST_LOG", logs::level())
             .envs(env)
             // No config.toml from the working directory: tests say everything.
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())
-            .stdout(if capture {
-                Stdio::piped()
-            } else {
-                Stdio::inherit()
-            })
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let output = child.stdout.take().map(|stdout| {
-            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-            let sink = lines.clone();
-            std::thread::spawn(move || {
-                use std::io::BufRead;
-                for line in std::io::BufReader::new(stdout)
-                    .lines()
-                    .map_while(Result::ok)
-                {
-                    sink.lock().unwrap().push(line);
-                }
-            });
-            lines
-        });
+        let log = ChildLog::capture(name, &mut child);
         Self {
             name,
             child: Some(child),
-            output,
+            log,
         }
     }
 
-    /// The standard output lines so far (empty unless captured).
+    /// Its log lines so far (standard output and error; logs go to the latter).
     pub fn output(&self) -> Vec<String> {
-        self.output
-            .as_ref()
-            .map(|lines| lines.lock().unwrap().clone())
-            .unwrap_or_default()
+        self.log.lines()
     }
 
     pub fn pid(&self) -> u32 {
@@ -161,17 +134,8 @@ impl ServerProcess {
         Self::start_on(free_port(), settings).await
     }
 
-    /// Starts on a free port and captures its standard output (its logs).
-    pub async fn start_logged(settings: &[(&str, &str)]) -> Self {
-        Self::launch(free_port(), settings, true).await
-    }
-
     /// Starts on `port` (e.g. the port of a server that was just killed).
     pub async fn start_on(port: u16, settings: &[(&str, &str)]) -> Self {
-        Self::launch(port, settings, false).await
-    }
-
-    async fn launch(port: u16, settings: &[(&str, &str)], capture: bool) -> Self {
         let mut env: HashMap<String, String> = settings
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -180,7 +144,7 @@ impl ServerProcess {
             "PRESENCE_SERVER__LISTEN".into(),
             format!("127.0.0.1:{port}"),
         );
-        let daemon = Daemon::spawn_with("presence-server", &env, capture);
+        let daemon = Daemon::spawn("presence-server", &env);
         let server = Self { daemon, port };
         server.wait_healthy().await;
         server

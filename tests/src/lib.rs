@@ -8,6 +8,7 @@
 
 pub mod binaries;
 pub mod client;
+pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod ports;

@@ -4,12 +4,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::logs::ChildLog;
 use crate::ports::free_redis_port;
 
 pub struct RedisServer {
     port: u16,
     extra_args: Vec<String>,
     child: Option<Child>,
+    /// Its output; replaced on restart.
+    log: Option<ChildLog>,
     dir: PathBuf,
     tls: bool,
 }
@@ -30,6 +33,7 @@ impl RedisServer {
             port,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             child: None,
+            log: None,
             dir,
             tls: false,
         };
@@ -64,6 +68,7 @@ impl RedisServer {
             port,
             extra_args,
             child: None,
+            log: None,
             dir,
             tls: true,
         };
@@ -120,14 +125,15 @@ impl RedisServer {
         if !self.tls {
             command.args(["--port", &self.port.to_string()]);
         }
-        let child = command
+        let mut child = command
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &self.dir.to_string_lossy()])
             .args(&self.extra_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
+            .expect("redis-server must be installed (scripts/setup installs it)");
+        self.log = Some(ChildLog::capture("redis-server", &mut child));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

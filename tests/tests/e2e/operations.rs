@@ -291,7 +291,7 @@ async fn a_large_room_is_pushed_once_per_interval() {
 
 #[tokio::test]
 async fn json_logs_carry_node_session_and_post() {
-    let server = ServerProcess::start_logged(&[
+    let server = ServerProcess::start(&[
         ("PRESENCE_LOG__FORMAT", "json"),
         ("PRESENCE_SERVER__NODE", "edge-7"),
         ("RUST_LOG", "info,presence_server=debug"),
