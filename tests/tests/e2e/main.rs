@@ -19,4 +19,5 @@ mod redis_layout;
 mod security;
 mod setup;
 mod site;
+mod test_logs;
 mod wordpress;
