@@ -7,6 +7,7 @@ mod concurrency;
 mod config;
 mod conformance;
 mod dashboard_browser;
+mod demo;
 mod embed;
 mod gc;
 mod multi_server;
