@@ -14,7 +14,6 @@ pub mod environment;
 mod file;
 mod names;
 
-use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -314,18 +313,9 @@ impl ConfigError {
 }
 
 impl Config {
-    /// Loads `path` (or `./config.toml` if present) under the process environment.
+    /// Loads `path` (or `./config.toml` if present) under the process environment,
+    /// after checking the file and that every `PRESENCE_` variable names a setting.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_with(path, std::env::vars_os())
-    }
-
-    /// Loads `path` (or `./config.toml` if present), after checking that every
-    /// `PRESENCE_` variable in `vars` names a setting. The values themselves are
-    /// read from the process environment by figment.
-    pub fn load_with(
-        path: Option<&Path>,
-        vars: impl IntoIterator<Item = (OsString, OsString)>,
-    ) -> Result<Self, ConfigError> {
         let default = Path::new(DEFAULT_CONFIG_FILE);
         let file = match path {
             Some(path) => Some(path),
@@ -340,7 +330,7 @@ impl Config {
             file::check(file)?;
             figment = figment.merge(Toml::file_exact(file));
         }
-        environment::check(vars, &Self::keys())?;
+        environment::check(std::env::vars_os(), &Self::keys())?;
         let variables = Env::prefixed(environment::PREFIX)
             .filter(|name| !environment::is_not_setting(name.as_str()))
             .split("__");
@@ -364,7 +354,7 @@ impl Config {
         Ok(config)
     }
 
-    /// Every setting, `section.key`, in the order of the sections.
+    /// Every setting, `section.key`, sorted.
     pub fn keys() -> Vec<String> {
         let Ok(serde_json::Value::Object(sections)) = serde_json::to_value(Config::default())
         else {
