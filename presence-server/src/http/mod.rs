@@ -2,6 +2,8 @@
 
 mod api;
 mod assets;
+mod auth;
+mod client;
 mod dashboard;
 mod detach;
 mod error;

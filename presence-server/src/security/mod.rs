@@ -3,6 +3,7 @@
 
 mod client_ip;
 mod connections;
+mod guesses;
 mod origin;
 
 use std::net::IpAddr;
@@ -17,6 +18,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 
 pub use self::client_ip::client_ip;
 pub use self::connections::{ConnectionLimiter, ConnectionPermit, TooManyConnections};
+pub use self::guesses::WrongGuesses;
 pub use self::origin::{cors, refuse_foreign_origins};
 use crate::metrics::Metrics;
 
@@ -32,6 +34,8 @@ pub struct Guard {
     pub trusted_proxies: Vec<IpAddr>,
     pub connections: ConnectionLimiter,
     pub viewing_per_second: u32,
+    /// Wrong notices and dashboard tokens per address.
+    pub wrong_guesses: WrongGuesses,
     view_secret: String,
     require_signed_views: bool,
     metrics: Arc<Metrics>,
@@ -51,6 +55,7 @@ impl Guard {
             trusted_proxies: config.trusted_proxies.clone(),
             connections: ConnectionLimiter::new(config.max_connections_per_ip),
             viewing_per_second: config.viewing_per_second,
+            wrong_guesses: WrongGuesses::default(),
             view_secret: config.view_secret.clone(),
             require_signed_views: config.require_signed_views,
             metrics,
@@ -76,7 +81,8 @@ impl Guard {
     }
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the Unix epoch, for token expiries.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
