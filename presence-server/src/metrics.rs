@@ -24,6 +24,12 @@ pub struct OperationLabel {
     pub operation: &'static str,
 }
 
+/// A map of per-post state, for `presence_local_posts{map}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MapLabel {
+    pub map: &'static str,
+}
+
 /// Why a connection ended, for `presence_disconnects_total{reason}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -43,6 +49,7 @@ pub struct Metrics {
     pub limited: Family<crate::security::LimitLabel, Counter>,
     pub notices_delivered: Counter,
     pub event_streams: Gauge,
+    pub local_posts: Family<MapLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -64,6 +71,7 @@ impl Default for Metrics {
             limited: Family::default(),
             notices_delivered: Counter::default(),
             event_streams: Gauge::default(),
+            local_posts: Family::default(),
         };
         registry.register(
             "connections",
@@ -120,6 +128,13 @@ impl Default for Metrics {
             "Open Server-Sent Events streams of post counts",
             metrics.event_streams.clone(),
         );
+        registry.register(
+            "local_posts",
+            "Posts this process keeps state for, by map: readers and watchers (local audiences), \
+             hub (what each post's rooms were told), feeds (event streams); back to 0 once nobody \
+             here reads, watches or streams",
+            metrics.local_posts.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -133,6 +148,13 @@ impl Metrics {
         self.limited
             .get_or_create(&crate::security::LimitLabel { limit })
             .inc();
+    }
+
+    /// Sets how many posts the map `map` holds.
+    pub fn local_posts(&self, map: &'static str, posts: usize) {
+        self.local_posts
+            .get_or_create(&MapLabel { map })
+            .set(i64::try_from(posts).unwrap_or(i64::MAX));
     }
 
     /// Counts a connection that ended.

@@ -1,8 +1,8 @@
 //! `GET /api/posts/{id}/events`: a post's count as Server-Sent Events, for
 //! dashboards and scripts that do not speak Socket.IO.
 //!
-//! Each stream is fed by the fan-out (see `feeds.rs`), so it gets exactly the
-//! coalesced updates a socket in the post's room gets: the current count first,
+//! Each stream is fed by the hub (see `feeds.rs`), so it gets exactly the
+//! coalesced updates a socket in the post's room gets: the current figures first,
 //! then one event per change. A stream holds one of its address's
 //! `security.max_connections_per_ip` slots, like a socket, and ends when the
 //! server shuts down.
@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio_stream::wrappers::WatchStream;
 
 use super::{ApiError, AppState};
+use crate::hub::ToHub;
 use crate::security;
 
 pub async fn post_events(
@@ -34,13 +35,21 @@ pub async fn post_events(
         None => None,
     };
     let open = OpenStream::new(&state, permit);
-    let counts = WatchStream::new(state.feeds.subscribe(&post))
-        // `None` until the fan-out has read the first count.
+    let (figures, first) = state.feeds.subscribe(&post);
+    if first {
+        state.hub.send(ToHub::FeedOpened(post.clone()));
+    }
+    let counts = WatchStream::new(figures)
+        // `None` until the hub has read the first figures.
         .filter_map(std::future::ready)
-        .map(move |count| {
+        .map(move |counts| {
             // Keeps the address's slot and the gauge until the stream is dropped.
             let _open = &open;
-            let data = json!({ "post_id": post.as_str(), "viewers": count });
+            let data = json!({
+                "post_id": post.as_str(),
+                "viewers": counts.viewers,
+                "views": counts.views,
+            });
             Ok(Event::default().event("viewers").data(data.to_string()))
         })
         .take_until(state.shutdown.clone().cancelled_owned());

@@ -11,6 +11,7 @@ mod events;
 mod health;
 mod metrics;
 mod notices;
+mod serve;
 
 use std::sync::Arc;
 
@@ -22,11 +23,13 @@ use presence_core::config::DashboardConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::feeds::Feeds;
+use crate::hub::HubHandle;
 use crate::metrics::Metrics;
 use crate::security::Guard;
 
 pub use self::detach::detach_socket_request;
 pub use self::error::ApiError;
+pub use self::serve::{Serving, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -36,10 +39,36 @@ pub struct AppState {
     pub max_batch_ids: usize,
     pub notice_rules: crate::notices::NoticeRules,
     pub feeds: Arc<Feeds>,
+    /// Told when a post gets its first event stream.
+    pub hub: HubHandle,
     pub guard: Arc<Guard>,
     pub dashboard: Arc<DashboardConfig>,
     /// Cancelled at shutdown: open event streams end then.
     pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(
+        config: &presence_core::Config,
+        store: &Arc<dyn Store>,
+        metrics: &Arc<Metrics>,
+        feeds: &Arc<Feeds>,
+        guard: &Arc<Guard>,
+        hub: &HubHandle,
+        shutdown: &CancellationToken,
+    ) -> Self {
+        Self {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            max_batch_ids: config.server.max_batch_ids,
+            notice_rules: (&config.notices).into(),
+            feeds: feeds.clone(),
+            hub: hub.clone(),
+            guard: guard.clone(),
+            dashboard: Arc::new(config.dashboard.clone()),
+            shutdown: shutdown.child_token(),
+        }
+    }
 }
 
 /// The whole service on one port: the routes, with Socket.IO, the origin check
