@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod maps;
 pub mod notice;
 pub mod origin;
 pub mod reaper;

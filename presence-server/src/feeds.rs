@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use presence_core::{PostId, PostStats};
 use tokio::sync::watch;
 
-use crate::registry::shrink_if_sparse;
+use presence_core::maps::shrink_if_sparse;
 
 #[derive(Default)]
 pub struct Feeds {

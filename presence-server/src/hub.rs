@@ -34,8 +34,9 @@ use tokio_util::sync::CancellationToken;
 use crate::feeds::Feeds;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
-use crate::registry::{Session, Sessions, shrink_if_sparse};
+use crate::registry::{Session, Sessions};
 use crate::wire;
+use presence_core::maps::shrink_if_sparse;
 
 /// Posts read per store round trip.
 const READ_BATCH: usize = 500;

@@ -132,7 +132,7 @@ pub async fn run(
                 store.clone(),
                 io.clone(),
                 (&config.notices).into(),
-                metrics,
+                metrics.clone(),
                 stop(),
             ),
         ),
@@ -143,7 +143,14 @@ pub async fn run(
     ];
 
     let stop_http = CancellationToken::new();
-    let serving = http::serve(listener, app, stop_http.clone(), &config, &span)?;
+    let serving = http::serve(
+        listener,
+        app,
+        (&guard, &metrics),
+        &config,
+        stop_http.clone(),
+        &span,
+    )?;
     spawn_in(
         &span,
         announce_ready(store.clone(), serving.address, stop()),

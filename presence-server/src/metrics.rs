@@ -2,6 +2,7 @@
 //! `/metrics`, named `presence_<thing>_<unit>`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -50,6 +51,7 @@ pub struct Metrics {
     pub notices_delivered: Counter,
     pub event_streams: Gauge,
     pub local_posts: Family<MapLabel, Gauge>,
+    pub open_files: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -72,6 +74,7 @@ impl Default for Metrics {
             notices_delivered: Counter::default(),
             event_streams: Gauge::default(),
             local_posts: Family::default(),
+            open_files: Gauge::default(),
         };
         registry.register(
             "connections",
@@ -134,6 +137,11 @@ impl Default for Metrics {
              hub (what each post's rooms were told), feeds (event streams); back to 0 once nobody \
              here reads, watches or streams",
             metrics.local_posts.clone(),
+        );
+        registry.register(
+            "open_files_ratio",
+            "Open file descriptors as a fraction of the process's limit; within 32 of it, only health checks and metrics are served",
+            metrics.open_files.clone(),
         );
         Self {
             registry,

@@ -15,9 +15,9 @@ use socketioxide::extract::SocketRef;
 
 use crate::budget::EventBudget;
 use crate::metrics::Metrics;
-use crate::security::ConnectionPermit;
 use crate::session::{Closing, SessionState, Step, ViewFailed, Viewed, WantError, Wanted};
 use crate::wire::{reader_room, watcher_room};
+use presence_core::maps::shrink_if_sparse;
 
 /// How long a socket may stay unacknowledged before its session counts as an
 /// orphan (see [`Sessions::remove_orphans`]). The acknowledgement follows our
@@ -63,8 +63,6 @@ pub struct Session {
     /// told apart from sockets still connecting by their age.
     registered_secs: u32,
     state: Mutex<SessionState>,
-    /// The address's connection slot, given back as soon as the socket closes.
-    permit: Mutex<Option<ConnectionPermit>>,
 }
 
 impl Session {
@@ -117,13 +115,7 @@ impl Sessions {
     /// Registers a socket that is being connected (by the connect middleware,
     /// before socketioxide acknowledges it). The registry owns the session; the
     /// socket's handlers hold it weakly, so neither keeps the other alive.
-    pub fn add(
-        &self,
-        id: SessionId,
-        socket: SocketRef,
-        budget: EventBudget,
-        permit: Option<ConnectionPermit>,
-    ) -> Weak<Session> {
+    pub fn add(&self, id: SessionId, socket: SocketRef, budget: EventBudget) -> Weak<Session> {
         let registered_secs =
             u32::try_from(self.shared.started.elapsed().as_secs()).unwrap_or(u32::MAX);
         let session = Arc::new(Session {
@@ -132,7 +124,6 @@ impl Sessions {
             budget,
             registered_secs,
             state: Mutex::default(),
-            permit: Mutex::new(permit),
         });
         let weak = Arc::downgrade(&session);
         if self
@@ -229,22 +220,17 @@ impl Sessions {
     /// The socket closed: forget it here at once. Returns the session, whose
     /// worker must then be driven to remove it from the store.
     pub fn remove(&self, id: &SessionId) -> Option<Arc<Session>> {
-        let session = {
-            let mut registry = self.shared.registry.lock();
-            let session = registry.sessions.remove(id)?;
-            registry.retry.remove(id);
-            self.shared.metrics.connections.dec();
-            let Closing { reading, watching } = session.state.lock().close();
-            if let Some(post) = reading {
-                forget(&mut registry.readers, &post);
-            }
-            for post in &watching {
-                forget(&mut registry.watchers, post);
-            }
-            session
-        };
-        // The address's slot comes back now, not once the store has been told.
-        drop(session.permit.lock().take());
+        let mut registry = self.shared.registry.lock();
+        let session = registry.sessions.remove(id)?;
+        registry.retry.remove(id);
+        self.shared.metrics.connections.dec();
+        let Closing { reading, watching } = session.state.lock().close();
+        if let Some(post) = reading {
+            forget(&mut registry.readers, &post);
+        }
+        for post in &watching {
+            forget(&mut registry.watchers, post);
+        }
         Some(session)
     }
 
@@ -369,14 +355,5 @@ fn forget(counts: &mut HashMap<PostId, usize>, post: &PostId) {
         if *count == 0 {
             counts.remove(post);
         }
-    }
-}
-
-/// Gives memory back once a map that grew (a burst of fresh post ids) is mostly
-/// empty: a `HashMap` never shrinks by itself.
-pub fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    const KEEP: usize = 1024;
-    if map.capacity() > KEEP && map.len() * 4 < map.capacity() {
-        map.shrink_to(KEEP.max(map.len() * 2));
     }
 }

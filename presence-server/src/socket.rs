@@ -2,6 +2,7 @@
 //! and disconnect handlers. Handlers record what a socket asks for, in the order
 //! it asks; workers carry it to the store and the hub answers.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use crate::budget::EventBudget;
 use crate::hub::{HubHandle, ToHub};
 use crate::metrics::Metrics;
 use crate::registry::{Session, Sessions};
-use crate::security::{self, Guard, TooManyConnections};
+use crate::security::Guard;
 use crate::session::WantError;
 use crate::wire;
 use crate::worker::Workers;
@@ -58,7 +59,11 @@ pub fn layer(config: &Config, parts: SocketParts) -> (SocketIoLayer, SocketIo) {
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_payload(max_message as u64)
         .ws_max_message_size(max_message)
-        .ws_max_frame_size(max_message);
+        .ws_max_frame_size(max_message)
+        // A session that has not joined the namespace by then is closed, and its
+        // memory freed (socketioxide holds it until this timeout even once the
+        // Engine.IO session is gone).
+        .connect_timeout(Duration::from_secs(config.server.connect_timeout_secs));
     if config.server.websocket_only {
         builder = builder.transports([TransportType::Websocket]);
     }
@@ -93,23 +98,12 @@ pub fn layer(config: &Config, parts: SocketParts) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
-/// Admits the socket (or refuses it: too many connections from its address) and
-/// registers its handlers.
-fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), TooManyConnections> {
+/// Registers the socket's session and handlers. (Its address's budget was
+/// charged when its connection, or its long-polling session, opened.)
+fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), Infallible> {
     let SocketParts {
         guard, sessions, ..
     } = &context.parts;
-    let permit = match security::client_ip(socket.req_parts(), &guard.trusted_proxies) {
-        Some(ip) => match guard.connections.acquire(ip) {
-            Ok(permit) => Some(permit),
-            Err(refused) => {
-                guard.refused("connections_per_ip");
-                tracing::warn!(%ip, "{refused}");
-                return Err(refused);
-            }
-        },
-        None => None,
-    };
     let Ok(session) = SessionId::parse(socket.id.as_str()) else {
         // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
         // the socket simply is not counted.
@@ -120,7 +114,6 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
         session,
         socket.clone(),
         EventBudget::per_second(guard.viewing_per_second),
-        permit,
     );
 
     // The handlers are plain closures returning a future, not async closures:

@@ -9,6 +9,7 @@ mod detach;
 mod error;
 mod events;
 mod health;
+mod leases;
 mod metrics;
 mod notices;
 mod serve;
@@ -73,9 +74,9 @@ impl AppState {
 
 /// The whole service on one port: the routes, with Socket.IO, the origin check
 /// and CORS around them (outermost first: CORS answers preflights, the origin
-/// check refuses foreign handshakes before Socket.IO sees them, and Socket.IO
-/// requests get heads of their own before socketioxide keeps them; see
-/// [`detach`]).
+/// check refuses foreign handshakes before Socket.IO sees them, Socket.IO
+/// requests get heads of their own before socketioxide keeps them (see
+/// [`detach`]), and sessions take their lease on the address's budget).
 pub fn app(
     state: AppState,
     socket_layer: socketioxide::layer::SocketIoLayer,
@@ -84,6 +85,10 @@ pub fn app(
     let origin_log = Arc::new(crate::log_throttle::LogThrottle::default());
     router(state)
         .layer(socket_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            leases::lease_sessions,
+        ))
         .layer(axum::middleware::map_request(detach_socket_request))
         .layer(axum::middleware::from_fn_with_state(
             (guard.clone(), origin_log),

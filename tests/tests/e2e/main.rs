@@ -9,6 +9,7 @@ mod conformance;
 mod dashboard_browser;
 mod embed;
 mod gc;
+mod hardening;
 mod multi_server;
 mod notices;
 mod notices_browser;
