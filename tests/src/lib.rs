@@ -6,6 +6,9 @@
 //! that speak Socket.IO over TCP (`rust_socketio`, the npm `socket.io-client`,
 //! headless Chromium).
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 pub mod binaries;
 pub mod client;
 pub mod metrics;

@@ -1,6 +1,9 @@
 //! End-to-end tests: one binary, a module per area. Each test starts its own
 //! `redis-server` and servers on free ports, so tests run in parallel.
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 mod bad_input;
 mod cluster;
 mod concurrency;
