@@ -153,45 +153,54 @@ pub fn stat_override(path: &str) -> Option<String> {
     (output.status.success() && !listed.is_empty()).then_some(listed)
 }
 
-/// Everything on this machine whose name mentions the package, in the places that
-/// dpkg, the maintainer scripts and deb-systemd-helper write to: a package that
-/// cleans up after itself leaves this set as it found it.
+/// Everything on this machine whose name mentions the package where a package
+/// or its scripts would put something: a package that cleans up after itself
+/// leaves this set as it found it.
 pub fn traces() -> BTreeSet<PathBuf> {
-    let mut found = BTreeSet::new();
-    for root in [
-        "/etc/presence",
+    // Searched through: where dpkg, the maintainer scripts and deb-systemd-helper write.
+    const DEEP: [&str; 5] = [
         "/etc/systemd",
-        "/usr/bin",
         "/usr/lib/systemd",
         "/usr/share/doc",
         "/var/lib/systemd",
         "/var/lib/dpkg/info",
-    ] {
-        walk(Path::new(root), &mut found);
+    ];
+    // One level only: where a program's own directory or file would be.
+    const SHALLOW: [&str; 11] = [
+        "/etc",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/share",
+        "/var/lib",
+        "/var/log",
+        "/var/cache",
+        "/run",
+        "/opt",
+        "/srv",
+    ];
+    let mut found = BTreeSet::new();
+    for root in DEEP {
+        walk(Path::new(root), true, &mut found);
+    }
+    for root in SHALLOW {
+        walk(Path::new(root), false, &mut found);
     }
     found
 }
 
-fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>) {
-    if dir
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().contains(NAME))
-    {
-        found.insert(dir.to_path_buf());
-    }
+fn walk(dir: &Path, deep: bool, found: &mut BTreeSet<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        if entry.file_name().to_string_lossy().contains(NAME) {
+            found.insert(path.clone());
+        }
         // Symbolic links are recorded, never followed.
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => walk(&path, found),
-            _ => {
-                if entry.file_name().to_string_lossy().contains(NAME) {
-                    found.insert(path);
-                }
-            }
+        if deep && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            walk(&path, deep, found);
         }
     }
 }

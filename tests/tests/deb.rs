@@ -198,7 +198,11 @@ async fn installs_runs_and_purges_without_a_trace() {
 
     // Nothing was started (this machine has no systemd as PID 1, and the package
     // starts nothing anyway: README step 3 does).
-    assert_eq!(running_daemons(), Vec::<PathBuf>::new());
+    assert_eq!(
+        running_daemons(),
+        Vec::<PathBuf>::new(),
+        "installing started a daemon"
+    );
 
     // Both daemons run from the package as the presence user, on the installed
     // config. The listen address is overridden: the config's 3000 may be taken.
@@ -291,8 +295,8 @@ async fn installs_runs_and_purges_without_a_trace() {
 fn assert_config_readable_by_root_and_presence_only(gid: u32) {
     let meta = std::fs::metadata(CONFIG).unwrap();
     assert_eq!(
-        (meta.uid(), meta.gid(), meta.mode() & 0o777),
-        (0, gid, 0o640),
+        (meta.uid(), meta.gid(), format!("{:o}", meta.mode() & 0o777)),
+        (0, gid, "640".to_string()),
         "{CONFIG} owner, group and mode"
     );
 }
