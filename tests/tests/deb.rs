@@ -196,8 +196,8 @@ async fn installs_runs_and_purges_without_a_trace() {
     assert!(!Path::new("/nonexistent").exists());
     assert_config_readable_by_root_and_presence_only(gid);
 
-    // Nothing was started (this machine has no systemd as PID 1, and the package
-    // starts nothing anyway: README step 3 does).
+    // Nothing was started: the package starts nothing (README step 3 does), and
+    // without systemd as PID 1, as here and in CI, its scripts never call systemctl.
     assert_eq!(
         running_daemons(),
         Vec::<PathBuf>::new(),
@@ -205,22 +205,15 @@ async fn installs_runs_and_purges_without_a_trace() {
     );
 
     // Both daemons run from the package as the presence user, on the installed
-    // config. The listen address is overridden: the config's 3000 may be taken.
+    // config. The listen addresses are overridden: the config's may be taken.
     let port = free_port();
     let server = AsUser::spawn(
         "/usr/bin/presence-server",
         (uid, gid),
         &[("PRESENCE_SERVER__LISTEN", format!("127.0.0.1:{port}"))],
     );
-    for path in ["/healthz", "/readyz"] {
-        let url = format!("http://127.0.0.1:{port}{path}");
-        eventually(
-            &format!("the installed presence-server to answer {path}"),
-            Duration::from_secs(20),
-            async || http_get(&url).await.filter(|(status, _)| *status == 200),
-        )
-        .await;
-    }
+    answers(&format!("http://127.0.0.1:{port}/healthz")).await;
+    answers(&format!("http://127.0.0.1:{port}/readyz")).await;
     let redis = RedisServer::start();
     let metrics_port = free_port();
     let gc = AsUser::spawn(
@@ -234,14 +227,7 @@ async fn installs_runs_and_purges_without_a_trace() {
             ),
         ],
     );
-    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
-    eventually(
-        "the installed presence-gc to serve /metrics",
-        Duration::from_secs(20),
-        async || http_get(&url).await.filter(|(status, _)| *status == 200),
-    )
-    .await;
-    // (userdel at purge refuses a user that still runs processes.)
+    answers(&format!("http://127.0.0.1:{metrics_port}/metrics")).await;
     drop((server, gc));
 
     // systemd finds the installed units by name on its unit path and accepts them
@@ -256,13 +242,30 @@ async fn installs_runs_and_purges_without_a_trace() {
         "systemd-analyze verify: {complaints}"
     );
 
-    // An upgrade (here: the same version again) keeps the site owner's edits
-    // and the config's permissions.
-    let edited = [repo_config.as_slice(), b"# edited by the site owner\n"].concat();
+    // README step 2: the site owner edits the config. An upgrade (here: the same
+    // version again) keeps the edit and the config's permissions, and the server
+    // reads it: it listens where the edited file says, with no override.
+    let port = free_port();
+    let edited = String::from_utf8(repo_config.clone()).unwrap().replacen(
+        "\nlisten = \"127.0.0.1:3000\"\n",
+        &format!("\nlisten = \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    assert!(
+        edited.as_bytes() != repo_config,
+        "config.toml has no [server] listen line"
+    );
     std::fs::write(CONFIG, &edited).unwrap();
     installed.reinstall();
-    assert!(read(Path::new(CONFIG)) == edited, "the edit survives");
+    assert!(
+        read(Path::new(CONFIG)) == edited.as_bytes(),
+        "the edit survives"
+    );
     assert_config_readable_by_root_and_presence_only(gid);
+    let server = AsUser::spawn("/usr/bin/presence-server", (uid, gid), &[]);
+    answers(&format!("http://127.0.0.1:{port}/healthz")).await;
+    // (userdel at purge refuses a user that still runs processes.)
+    drop(server);
 
     // Removing keeps the configuration (and the user it is shared with)...
     let listed = installed.listed_paths();
@@ -271,7 +274,7 @@ async fn installs_runs_and_purges_without_a_trace() {
     for daemon in DAEMONS {
         assert!(!Path::new("/usr/bin").join(daemon).exists());
     }
-    assert!(read(Path::new(CONFIG)) == edited);
+    assert!(read(Path::new(CONFIG)) == edited.as_bytes());
     assert!(getent("passwd", USER).is_some());
 
     // ...purging removes everything the package and its scripts added.
@@ -280,12 +283,20 @@ async fn installs_runs_and_purges_without_a_trace() {
     assert_eq!(getent("passwd", USER), None, "the user is gone");
     assert_eq!(getent("group", USER), None, "the group is gone");
     assert_eq!(stat_override(CONFIG), None, "the stat override is gone");
-    let shared_dirs = ["/etc", "/usr", "/usr/bin", "/usr/lib", "/usr/share"];
-    for path in listed.iter().filter(|path| {
-        !shared_dirs.contains(&path.as_str())
-            && !path.starts_with("/usr/lib/systemd")
-            && path.as_str() != "/usr/share/doc"
-    }) {
+    let shared_dirs = [
+        "/etc",
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/lib/systemd",
+        "/usr/lib/systemd/system",
+        "/usr/share",
+        "/usr/share/doc",
+    ];
+    for path in listed
+        .iter()
+        .filter(|path| !shared_dirs.contains(&path.as_str()))
+    {
         assert!(!Path::new(path).exists(), "{path} is left after purge");
     }
     assert_eq!(traces(), before, "files named presence left after purge");
@@ -299,6 +310,16 @@ fn assert_config_readable_by_root_and_presence_only(gid: u32) {
         (0, gid, "640".to_string()),
         "{CONFIG} owner, group and mode"
     );
+}
+
+/// Waits until `url` answers 200.
+async fn answers(url: &str) {
+    eventually(
+        &format!("{url} to answer 200"),
+        Duration::from_secs(20),
+        async || http_get(url).await.filter(|(status, _)| *status == 200),
+    )
+    .await;
 }
 
 /// Processes running an installed daemon.
