@@ -13,6 +13,7 @@ pub mod binaries;
 pub mod client;
 pub mod metrics;
 pub mod node;
+pub mod package;
 pub mod ports;
 pub mod redis_cluster;
 pub mod redis_server;

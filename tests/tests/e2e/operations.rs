@@ -22,7 +22,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
             std::fs::read_to_string(workspace_root().join("deploy/systemd").join(unit)).unwrap();
         // verify insists that ExecStart exists: point it at the binaries we built.
         let bin_dir = binary("presence-server").parent().unwrap().to_path_buf();
-        let text = text.replace("/usr/local/bin/", &format!("{}/", bin_dir.display()));
+        let text = text.replace("/usr/bin/", &format!("{}/", bin_dir.display()));
         std::fs::write(dir.join(unit), text).unwrap();
     }
     let output = Command::new("systemd-analyze")
