@@ -6,6 +6,9 @@
 //! end-to-end tests. Installing needs root (CI runs as root); see
 //! [`installs_runs_and_purges_without_a_trace`] for what happens otherwise.
 
+// A test's unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
