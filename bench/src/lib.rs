@@ -5,6 +5,9 @@
 //! `bare` (src/bin/bare.rs) is the no-Redis socketioxide baseline. BENCHMARKS.md at
 //! the repository root has the commands and the results.
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 pub mod client;
 pub mod eio;
 pub mod hist;

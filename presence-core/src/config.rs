@@ -55,6 +55,12 @@ pub struct ServerConfig {
     pub ping_timeout_secs: u64,
     pub max_batch_ids: usize,
     pub shutdown_timeout_secs: u64,
+    /// Seconds a connection may take to send a request head, and may stay idle
+    /// between requests, before it is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a new Engine.IO session has to join the Socket.IO namespace before
+    /// it is closed and its memory released.
+    pub connect_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +73,8 @@ impl Default for ServerConfig {
             ping_timeout_secs: 10,
             max_batch_ids: 100,
             shutdown_timeout_secs: 10,
+            header_timeout_secs: 10,
+            connect_timeout_secs: 10,
         }
     }
 }
@@ -408,6 +416,18 @@ impl Config {
         check_range(
             "server.shutdown_timeout_secs",
             self.server.shutdown_timeout_secs,
+            1,
+            300,
+        )?;
+        check_range(
+            "server.header_timeout_secs",
+            self.server.header_timeout_secs,
+            1,
+            300,
+        )?;
+        check_range(
+            "server.connect_timeout_secs",
+            self.server.connect_timeout_secs,
             1,
             300,
         )?;

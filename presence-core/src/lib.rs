@@ -1,14 +1,12 @@
 //! The core both presence binaries share: configuration, ids, the Redis key schema,
 //! the Lua scripts, the stores and the reaper.
 
-#![forbid(unsafe_code)]
-#![deny(rust_2018_idioms)]
-
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod maps;
 pub mod notice;
 pub mod origin;
 pub mod reaper;

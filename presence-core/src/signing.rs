@@ -6,6 +6,13 @@
 //! can make arbitrary post ids look busy.
 //!
 //! Token: `<expiry unix seconds>.<lowercase hex HMAC-SHA256(secret, "<post>.<expiry>")>`.
+//!
+//! Notice tokens have the same shape and are signed with `notices.token` over
+//! `"notice.<post>.<expiry>"`: the WordPress plugin hands one to an editor's browser,
+//! which sends the post's notice itself after a save, so WordPress never waits on
+//! presence-server. The prefix keeps a view token from ever passing as a notice token
+//! even if a site used one secret for both. They are short-lived: an expiry further
+//! than [`MAX_NOTICE_TOKEN_SECS`] ahead is refused, so a leaked one is worth little.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -18,6 +25,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// Longest token accepted: 20 digits, a dot, 64 hex digits, with room to spare.
 const MAX_TOKEN_LEN: usize = 96;
 
+/// How far ahead a notice token may expire.
+pub const MAX_NOTICE_TOKEN_SECS: u64 = 3600;
+
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
     #[error("this site requires signed views; the token is missing")]
@@ -28,6 +38,8 @@ pub enum TokenError {
     Expired,
     #[error("the view token does not match this post")]
     BadSignature,
+    #[error("the token expires too far ahead")]
+    TooLong,
 }
 
 impl TokenError {
@@ -41,13 +53,57 @@ impl TokenError {
 
 /// The token for `post`, valid until `expiry` (unix seconds).
 pub fn sign(secret: &str, post: &PostId, expiry: u64) -> String {
-    let mut mac = mac(secret);
-    mac.update(format!("{post}.{expiry}").as_bytes());
-    format!("{expiry}.{}", hex::encode(mac.finalize().into_bytes()))
+    sign_message(secret, &view_message(post, expiry), expiry)
 }
 
 /// Checks `token` for `post` at time `now` (unix seconds), in constant time.
 pub fn verify(secret: &str, post: &PostId, token: &str, now: u64) -> Result<(), TokenError> {
+    let expiry = verify_message(secret, token, |expiry| view_message(post, expiry))?;
+    if expiry < now {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
+}
+
+/// A notice token for `post`, valid until `expiry` (unix seconds).
+pub fn sign_notice(secret: &str, post: &PostId, expiry: u64) -> String {
+    sign_message(secret, &notice_message(post, expiry), expiry)
+}
+
+/// Checks a notice token for `post` at `now`: signed, not expired, and not valid for
+/// longer than [`MAX_NOTICE_TOKEN_SECS`].
+pub fn verify_notice(secret: &str, post: &PostId, token: &str, now: u64) -> Result<(), TokenError> {
+    let expiry = verify_message(secret, token, |expiry| notice_message(post, expiry))?;
+    if expiry < now {
+        return Err(TokenError::Expired);
+    }
+    if expiry > now.saturating_add(MAX_NOTICE_TOKEN_SECS) {
+        return Err(TokenError::TooLong);
+    }
+    Ok(())
+}
+
+fn view_message(post: &PostId, expiry: u64) -> String {
+    format!("{post}.{expiry}")
+}
+
+fn notice_message(post: &PostId, expiry: u64) -> String {
+    format!("notice.{post}.{expiry}")
+}
+
+fn sign_message(secret: &str, message: &str, expiry: u64) -> String {
+    let mut mac = mac(secret);
+    mac.update(message.as_bytes());
+    format!("{expiry}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The expiry of a well-formed `token` whose signature over `message(expiry)`
+/// matches, compared in constant time.
+fn verify_message(
+    secret: &str,
+    token: &str,
+    message: impl FnOnce(u64) -> String,
+) -> Result<u64, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Malformed);
     }
@@ -58,13 +114,10 @@ pub fn verify(secret: &str, post: &PostId, token: &str, now: u64) -> Result<(), 
     let expiry: u64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
     let signature = hex::decode(signature).map_err(|_| TokenError::Malformed)?;
     let mut mac = mac(secret);
-    mac.update(format!("{post}.{expiry}").as_bytes());
+    mac.update(message(expiry).as_bytes());
     mac.verify_slice(&signature)
         .map_err(|_| TokenError::BadSignature)?;
-    if expiry < now {
-        return Err(TokenError::Expired);
-    }
-    Ok(())
+    Ok(expiry)
 }
 
 fn mac(secret: &str) -> HmacSha256 {
@@ -134,4 +187,48 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn notice_tokens_are_short_lived_and_never_view_tokens() {
+        let post = PostId::parse("13").unwrap();
+        let now = 1_000_000;
+        let token = sign_notice(SECRET, &post, now + 600);
+        assert_eq!(verify_notice(SECRET, &post, &token, now), Ok(()));
+        assert_eq!(
+            verify_notice(SECRET, &post, &token, now + 601),
+            Err(TokenError::Expired)
+        );
+        let other = PostId::parse("14").unwrap();
+        assert_eq!(
+            verify_notice(SECRET, &other, &token, now),
+            Err(TokenError::BadSignature)
+        );
+        let long = sign_notice(SECRET, &post, now + MAX_NOTICE_TOKEN_SECS + 1);
+        assert_eq!(
+            verify_notice(SECRET, &post, &long, now),
+            Err(TokenError::TooLong)
+        );
+        // One secret for both must not let a view token send notices, or back.
+        let view = sign(SECRET, &post, now + 600);
+        assert_eq!(
+            verify_notice(SECRET, &post, &view, now),
+            Err(TokenError::BadSignature)
+        );
+        assert_eq!(
+            verify(SECRET, &post, &token, now),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn notice_token_matches_a_vector_computed_independently() {
+        // printf 'notice.13.1767225600' | openssl dgst -sha256 -hmac s3cret
+        let post = PostId::parse("13").unwrap();
+        assert_eq!(
+            sign_notice(SECRET, &post, 1_767_225_600),
+            format!("1767225600.{}", NOTICE_VECTOR)
+        );
+    }
+
+    const NOTICE_VECTOR: &str = "8465cf8395fd1fccaf43796b33c8099dfa4c9eb962c6a7fa0a384bb319e28f46";
 }

@@ -3,9 +3,6 @@
 //! Two mechanisms through the core's reaper: an expiry-event listener, which is
 //! quick but can miss events, and a periodic reconciling sweep, which cannot.
 
-#![forbid(unsafe_code)]
-#![deny(rust_2018_idioms)]
-
 mod expiry_events;
 mod listener;
 mod metrics;

@@ -1,82 +1,67 @@
 //! Count feeds for listeners that are not sockets: the Server-Sent Events stream
 //! of `GET /api/posts/{id}/events`.
 //!
-//! The fan-out publishes into them exactly what it pushes to the post's rooms, so
-//! SSE listeners get the same coalesced updates as sockets and cost nothing per
-//! change beyond one `watch` channel send per post.
+//! The hub publishes into them exactly what it pushes to the post's rooms, so SSE
+//! listeners get the same coalesced updates as sockets and cost nothing per change
+//! beyond one `watch` channel send per post. A feed goes as soon as its last
+//! listener does (see [`Feeds::prune`]), so streams over fresh post ids leave
+//! nothing behind.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 
-use presence_core::PostId;
-use tokio::sync::{Notify, watch};
+use parking_lot::Mutex;
+use presence_core::{PostId, PostStats};
+use tokio::sync::watch;
+
+use presence_core::maps::shrink_if_sparse;
 
 #[derive(Default)]
 pub struct Feeds {
-    inner: Mutex<Inner>,
-    /// Woken when a post gets its first listener, so the fan-out reads its count.
-    pub opened: Notify,
-}
-
-#[derive(Default)]
-struct Inner {
-    /// The last count published for each post listened to; `None` until the first.
-    senders: HashMap<PostId, watch::Sender<Option<u64>>>,
-    /// Posts listened to whose count the fan-out has not published yet.
-    unpublished: Vec<PostId>,
+    /// The last figures published for each post listened to; `None` until the first.
+    senders: Mutex<HashMap<PostId, watch::Sender<Option<PostStats>>>>,
 }
 
 impl Feeds {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A receiver of `post`'s counts. It sees the last count published (if any)
-    /// at once, then every change.
-    pub fn subscribe(&self, post: &PostId) -> watch::Receiver<Option<u64>> {
-        let mut inner = self.lock();
-        if let Some(sender) = inner.senders.get(post) {
-            return sender.subscribe();
+    /// A receiver of `post`'s figures, and whether it is the post's first listener
+    /// (the hub owes it a read). It sees the last figures published (if any) at
+    /// once, then every change.
+    pub fn subscribe(&self, post: &PostId) -> (watch::Receiver<Option<PostStats>>, bool) {
+        let mut senders = self.senders.lock();
+        if let Some(sender) = senders.get(post) {
+            return (sender.subscribe(), false);
         }
         let (sender, receiver) = watch::channel(None);
-        inner.senders.insert(post.clone(), sender);
-        inner.unpublished.push(post.clone());
-        drop(inner);
-        self.opened.notify_one();
-        receiver
+        senders.insert(post.clone(), sender);
+        (receiver, true)
     }
 
-    /// Posts that got their first listener since the last call.
-    pub fn take_opened(&self) -> Vec<PostId> {
-        std::mem::take(&mut self.lock().unpublished)
-    }
-
-    /// Listeners of `post`; a feed nobody listens to any more is dropped here.
+    /// Listeners of `post`.
     pub fn listeners(&self, post: &PostId) -> usize {
-        let mut inner = self.lock();
-        let Some(sender) = inner.senders.get(post) else {
-            return 0;
-        };
-        let listeners = sender.receiver_count();
-        if listeners == 0 {
-            inner.senders.remove(post);
-        }
-        listeners
+        self.senders
+            .lock()
+            .get(post)
+            .map_or(0, watch::Sender::receiver_count)
     }
 
     /// Every post with a feed.
     pub fn posts(&self) -> Vec<PostId> {
-        self.lock().senders.keys().cloned().collect()
+        self.senders.lock().keys().cloned().collect()
     }
 
-    /// Hands `count` to `post`'s listeners, if it differs from what they have.
-    pub fn publish(&self, post: &PostId, count: u64) {
-        if let Some(sender) = self.lock().senders.get(post) {
+    /// Drops the feeds nobody listens to any more; returns how many are left.
+    pub fn prune(&self) -> usize {
+        let mut senders = self.senders.lock();
+        senders.retain(|_, sender| sender.receiver_count() > 0);
+        shrink_if_sparse(&mut senders);
+        senders.len()
+    }
+
+    /// Hands `counts` to `post`'s listeners, if they differ from what they have.
+    pub fn publish(&self, post: &PostId, counts: PostStats) {
+        if let Some(sender) = self.senders.lock().get(post) {
             sender.send_if_modified(|last| {
-                let changed = *last != Some(count);
-                *last = Some(count);
+                let changed = *last != Some(counts);
+                *last = Some(counts);
                 changed
             });
         }

@@ -15,8 +15,10 @@ use presence_core::Store;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::hub::{HubHandle, ToHub};
 use crate::log_throttle::LogThrottle;
-use crate::sessions::Sessions;
+use crate::registry::Sessions;
+use crate::worker::Workers;
 
 /// Sessions refreshed per round trip.
 const BATCH: usize = 1000;
@@ -28,15 +30,25 @@ const RETRY_FAILED_EVERY: Duration = Duration::from_secs(1);
 /// few enough that a Redis that has just come back is not flooded.
 const REREGISTER_CONCURRENCY: usize = 64;
 
-/// Refreshes every `every`, and at once when `resynced` is notified (the changes
-/// channel reconnected: Redis may have restarted empty).
-pub async fn run(
-    store: Arc<dyn Store>,
-    sessions: Sessions,
-    every: Duration,
-    resynced: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
+/// What keep-alive works with.
+pub struct KeepAlive {
+    pub store: Arc<dyn Store>,
+    pub sessions: Sessions,
+    pub workers: Workers,
+    pub hub: HubHandle,
+    /// Notified when the changes channel reconnected: Redis may have restarted empty.
+    pub resynced: Arc<Notify>,
+}
+
+/// Refreshes every `every`, and at once when a resync is notified.
+pub async fn run(keep_alive: KeepAlive, every: Duration, shutdown: CancellationToken) {
+    let KeepAlive {
+        store,
+        sessions,
+        workers,
+        hub,
+        resynced,
+    } = keep_alive;
     let errors = LogThrottle::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -48,13 +60,13 @@ pub async fn run(
             _ = tick.tick() => {}
             () = resynced.notified() => {}
             _ = retry.tick() => {
-                reregister(&*store, &sessions).await;
+                reregister(&sessions, &workers).await;
                 continue;
             }
         }
-        remove_orphans(&*store, &sessions).await;
+        remove_orphans(&sessions, &workers, &hub).await;
         refresh(&*store, &sessions, &errors).await;
-        reregister(&*store, &sessions).await;
+        reregister(&sessions, &workers).await;
     }
 }
 
@@ -81,7 +93,7 @@ async fn refresh(store: &dyn Store, sessions: &Sessions, errors: &LogThrottle) {
 
 /// Sessions of sockets socketioxide never acknowledged (see
 /// `Sessions::remove_orphans`), removed like closed ones.
-async fn remove_orphans(store: &dyn Store, sessions: &Sessions) {
+async fn remove_orphans(sessions: &Sessions, workers: &Workers, hub: &HubHandle) {
     let orphans = sessions.remove_orphans();
     if !orphans.is_empty() {
         tracing::debug!(
@@ -89,18 +101,16 @@ async fn remove_orphans(store: &dyn Store, sessions: &Sessions) {
             "removed sessions of sockets that were never acknowledged"
         );
     }
+    for orphan in &orphans {
+        hub.send(ToHub::Closed(orphan.id().clone()));
+    }
     futures_util::stream::iter(orphans)
-        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| async move {
-            sessions.drive(&session, store).await;
-        })
+        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| workers.drive(session))
         .await;
 }
 
-async fn reregister(store: &dyn Store, sessions: &Sessions) {
-    let pending = sessions.unregistered();
-    futures_util::stream::iter(pending)
-        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| async move {
-            sessions.drive(&session, store).await;
-        })
+async fn reregister(sessions: &Sessions, workers: &Workers) {
+    futures_util::stream::iter(sessions.due_for_retry())
+        .for_each_concurrent(REREGISTER_CONCURRENCY, |session| workers.drive(session))
         .await;
 }

@@ -5,21 +5,21 @@
 //! pushes new counts to every reader of the post when they change. The same counts
 //! are served over HTTP, next to the embed script and a demo page.
 
-#![forbid(unsafe_code)]
-#![deny(rust_2018_idioms)]
-
 mod budget;
-mod fanout;
 mod feeds;
 mod history;
 pub mod http;
+mod hub;
 mod keepalive;
 mod log_throttle;
 mod metrics;
 mod notices;
+mod registry;
 mod security;
-mod sessions;
+mod session;
 mod socket;
+mod wire;
+mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,15 +29,19 @@ use presence_core::{Config, Store, StoreError, systemd};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
-use crate::fanout::{Audience, Fanout};
 use crate::feeds::Feeds;
 use crate::http::AppState;
+use crate::hub::Hub;
+use crate::keepalive::KeepAlive;
 use crate::metrics::{MeteredStore, Metrics};
+use crate::registry::Sessions;
 use crate::security::Guard;
-use crate::sessions::Sessions;
+use crate::socket::SocketParts;
+use crate::worker::Workers;
 
 /// Sessions removed per store call at shutdown.
 const SHUTDOWN_BATCH: usize = 500;
@@ -54,121 +58,115 @@ pub enum ServerError {
 /// this process's sessions from the store (one announcement per post, so readers
 /// on other servers see one update), closes every socket so clients reconnect
 /// elsewhere, and returns.
+///
+/// The flow: socket handlers record what each socket asks for in `sessions`;
+/// `workers` carry it to the store and report to the hub; the hub, hearing also
+/// the store's announcements, writes every count to the sockets.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let node = config.node_name();
-    // Every log line of this server, including those of its tasks and socket
-    // handlers, carries the node name: with several servers in one journal or log
-    // pipeline, it is the first thing an operator filters on.
-    let span = tracing::info_span!("presence", %node);
+    let span = tracing::info_span!("presence", node = %config.node_name());
     let metrics = Arc::new(Metrics::default());
     let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
-    let (sessions, answers) = Sessions::new(config.security.max_posts_per_socket, metrics.clone());
+    let sessions = Sessions::new(config.security.max_posts_per_socket, metrics.clone());
+    let (to_hub, hub_inbox) = hub::channel();
+    let workers = Workers::new(store.clone(), sessions.clone(), to_hub.clone());
     let guard = Arc::new(Guard::new(&config.security, metrics.clone()));
     let (socket_layer, io) = socket::layer(
         &config,
-        store.clone(),
-        sessions.clone(),
-        metrics.clone(),
-        guard.clone(),
-        span.clone(),
-    );
-    let notice_rules = notices::NoticeRules::from(&config.notices);
-    let feeds = Arc::new(Feeds::default());
-    let dashboard = Arc::new(config.dashboard.clone());
-    let background = CancellationToken::new();
-    let state = AppState {
-        store: store.clone(),
-        metrics: metrics.clone(),
-        max_batch_ids: config.server.max_batch_ids,
-        notice_rules: notice_rules.clone(),
-        feeds: feeds.clone(),
-        guard: guard.clone(),
-        dashboard: dashboard.clone(),
-        shutdown: background.child_token(),
-    };
-    let app = http::app(state, socket_layer, &guard);
-
-    let resynced = Arc::new(Notify::new());
-    let fanout = Fanout::new(
-        store.clone(),
-        Audience {
-            io: io.clone(),
+        SocketParts {
             sessions: sessions.clone(),
-            feeds,
+            workers: workers.clone(),
+            hub: to_hub.clone(),
+            metrics: metrics.clone(),
+            guard: guard.clone(),
+            span: span.clone(),
         },
-        &config.fanout,
-        metrics.clone(),
-        resynced.clone(),
-        answers,
     );
-    let delivering = tokio::spawn(
-        notices::run(
-            store.clone(),
-            io.clone(),
-            notice_rules,
-            metrics,
-            background.child_token(),
-        )
-        .instrument(span.clone()),
+    let feeds = Arc::new(Feeds::default());
+    let background = CancellationToken::new();
+    let state = AppState::new(
+        &config,
+        &store,
+        &metrics,
+        &feeds,
+        &guard,
+        &to_hub,
+        &background,
     );
-    let fanning_out = tokio::spawn(
-        fanout
-            .run(background.child_token())
-            .instrument(span.clone()),
-    );
-    let sampling = tokio::spawn(
-        history::run(store.clone(), dashboard, background.child_token()).instrument(span.clone()),
-    );
-    let keeping_alive = tokio::spawn(
-        keepalive::run(
-            store.clone(),
-            sessions.clone(),
-            config.session_refresh_interval(),
-            resynced,
-            background.child_token(),
-        )
-        .instrument(span.clone()),
-    );
+    let app = http::app(state, socket_layer, &guard);
+    let resynced = Arc::new(Notify::new());
+    let hub_parts = hub::Parts {
+        store: store.clone(),
+        io: io.clone(),
+        sessions: sessions.clone(),
+        feeds,
+        metrics: metrics.clone(),
+        resynced: resynced.clone(),
+    };
+    let keep_alive = KeepAlive {
+        store: store.clone(),
+        sessions: sessions.clone(),
+        workers: workers.clone(),
+        hub: to_hub,
+        resynced,
+    };
+    let stop = || background.child_token();
+    let tasks = [
+        spawn_in(
+            &span,
+            Hub::new(hub_parts, &config.fanout, hub_inbox).run(stop()),
+        ),
+        spawn_in(
+            &span,
+            keepalive::run(keep_alive, config.session_refresh_interval(), stop()),
+        ),
+        spawn_in(
+            &span,
+            notices::run(
+                store.clone(),
+                io.clone(),
+                (&config.notices).into(),
+                metrics.clone(),
+                stop(),
+            ),
+        ),
+        spawn_in(
+            &span,
+            history::run(store.clone(), Arc::new(config.dashboard.clone()), stop()),
+        ),
+    ];
 
     let stop_http = CancellationToken::new();
-    // Connect info: the per-address connection cap needs the peer address.
-    let server = axum::serve(
+    let serving = http::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop_http.clone().cancelled_owned());
-    let address = server.local_addr()?;
-    tracing::info!(
-        %address,
-        store = if config.uses_memory_store() { "memory" } else { "redis" },
-        %node,
-        "presence-server listening"
+        app,
+        (&guard, &metrics),
+        &config,
+        stop_http.clone(),
+        &span,
+    )?;
+    spawn_in(
+        &span,
+        announce_ready(store.clone(), serving.address, stop()),
     );
-    let serving = tokio::spawn(server.into_future().instrument(span.clone()));
-    tokio::spawn(
-        announce_ready(store.clone(), address, background.child_token()).instrument(span.clone()),
-    );
-
     shutdown.await;
     systemd::stopping();
-    tracing::info!(sessions = sessions.len(), %node, "shutting down");
+    tracing::info!(sessions = sessions.len(), "shutting down");
     stop_http.cancel();
     // Stop pushing and refreshing first: nothing may touch the sockets or
     // re-register sessions while they are being removed.
     background.cancel();
-    let _ = tokio::join!(fanning_out, keeping_alive, delivering, sampling);
+    futures_util::future::join_all(tasks).await;
     let deadline = Duration::from_secs(config.server.shutdown_timeout_secs);
-    drain(&*store, &sessions, &io, deadline).await;
-    match tokio::time::timeout(Duration::from_secs(1), serving).await {
-        Ok(Ok(result)) => result?,
-        Ok(Err(join_error)) => tracing::error!(%join_error, "HTTP task failed"),
-        Err(_) => tracing::debug!("HTTP connections still open at exit"),
-    }
-    Ok(())
+    drain(&*store, &sessions, &workers, &io, deadline).await;
+    serving.finish(Duration::from_secs(1)).await
+}
+
+fn spawn_in(span: &Span, task: impl Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
+    tokio::spawn(task.instrument(span.clone()))
 }
 
 /// Removes this process's sessions from the store in one step per batch (one
@@ -178,6 +176,7 @@ pub async fn run(
 async fn drain(
     store: &dyn Store,
     sessions: &Sessions,
+    workers: &Workers,
     io: &socketioxide::SocketIo,
     within: Duration,
 ) {
@@ -190,9 +189,7 @@ async fn drain(
             }
         }
         // Sessions whose worker was busy leave by themselves; wait for them.
-        while !sessions.workers_idle() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        workers.idle().await;
     })
     .await;
     if removed.is_err() {

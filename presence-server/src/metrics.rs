@@ -2,6 +2,7 @@
 //! `/metrics`, named `presence_<thing>_<unit>`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -24,6 +25,12 @@ pub struct OperationLabel {
     pub operation: &'static str,
 }
 
+/// A map of per-post state, for `presence_local_posts{map}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MapLabel {
+    pub map: &'static str,
+}
+
 /// Why a connection ended, for `presence_disconnects_total{reason}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -43,6 +50,8 @@ pub struct Metrics {
     pub limited: Family<crate::security::LimitLabel, Counter>,
     pub notices_delivered: Counter,
     pub event_streams: Gauge,
+    pub local_posts: Family<MapLabel, Gauge>,
+    pub open_files: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -64,6 +73,8 @@ impl Default for Metrics {
             limited: Family::default(),
             notices_delivered: Counter::default(),
             event_streams: Gauge::default(),
+            local_posts: Family::default(),
+            open_files: Gauge::default(),
         };
         registry.register(
             "connections",
@@ -120,6 +131,18 @@ impl Default for Metrics {
             "Open Server-Sent Events streams of post counts",
             metrics.event_streams.clone(),
         );
+        registry.register(
+            "local_posts",
+            "Posts this process keeps state for, by map: readers and watchers (local audiences), \
+             hub (what each post's rooms were told), feeds (event streams); back to 0 once nobody \
+             here reads, watches or streams",
+            metrics.local_posts.clone(),
+        );
+        registry.register(
+            "open_files_ratio",
+            "Open file descriptors as a fraction of the process's limit; within 32 of it, only health checks and metrics are served",
+            metrics.open_files.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -133,6 +156,13 @@ impl Metrics {
         self.limited
             .get_or_create(&crate::security::LimitLabel { limit })
             .inc();
+    }
+
+    /// Sets how many posts the map `map` holds.
+    pub fn local_posts(&self, map: &'static str, posts: usize) {
+        self.local_posts
+            .get_or_create(&MapLabel { map })
+            .set(i64::try_from(posts).unwrap_or(i64::MAX));
     }
 
     /// Counts a connection that ended.

@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::sessions::room;
+use crate::wire;
 
 /// What notices need from the config.
 #[derive(Clone)]
@@ -96,14 +96,8 @@ pub async fn run(
 }
 
 async fn deliver(io: &SocketIo, notice: &Notice, metrics: &Metrics) {
-    let result = match &notice.post_id {
-        Some(post) => io.to(room(post)).emit("notice", notice).await,
-        None => io.emit("notice", notice).await,
-    };
+    wire::deliver_notice(io, notice).await;
     metrics.notices_delivered.inc();
-    if let Err(error) = result {
-        tracing::debug!(id = %notice.id, %error, "notice not delivered to every socket");
-    }
 }
 
 /// Every server receives every submission; the first to admit it wins (the

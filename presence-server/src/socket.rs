@@ -1,13 +1,15 @@
-//! The Socket.IO side: the layer's settings and the `viewing`, `watch` and
-//! disconnect handlers.
+//! The Socket.IO side: the layer's settings and the `viewing`, `watch`, connect
+//! and disconnect handlers. Handlers record what a socket asks for, in the order
+//! it asks; workers carry it to the store and the hub answers.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use presence_core::viewing::{ViewingError, ViewingRequest};
 use presence_core::watch::parse_watch_list;
-use presence_core::{Config, IdError, PostId, SessionId, Store};
-use serde_json::{Value, json};
+use presence_core::{Config, IdError, PostId, SessionId};
+use serde_json::Value;
 use socketioxide::extract::{SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -16,35 +18,38 @@ use socketioxide::{SocketIo, TransportType};
 use tracing::{Instrument, Span};
 
 use crate::budget::EventBudget;
+use crate::hub::{HubHandle, ToHub};
 use crate::metrics::Metrics;
-use crate::security::{self, Guard, TooManyConnections};
-use crate::sessions::{Session, Sessions, WantError};
+use crate::registry::{Session, Sessions};
+use crate::security::Guard;
+use crate::session::WantError;
+use crate::wire;
+use crate::worker::Workers;
 
 /// Tungstenite's read buffer per websocket. The default (128 KiB, shrunk after use)
-/// costs several KiB per idle socket; our frames are tens of bytes. Measured in
-/// `../shared/design.md`: 28.8 → 25.1 KiB per idle socket.
+/// costs several KiB per idle socket; our frames are tens of bytes. Measured
+/// (docs/architecture.md): 28.8 → 25.1 KiB per idle socket.
 const WS_READ_BUFFER: usize = 256;
 
+/// What the socket handlers need from the rest of the process.
+pub struct SocketParts {
+    pub sessions: Sessions,
+    pub workers: Workers,
+    pub hub: HubHandle,
+    pub metrics: Arc<Metrics>,
+    pub guard: Arc<Guard>,
+    pub span: Span,
+}
+
 /// What every connection's handlers share: one `Arc` per handler, so a reader's
-/// three handlers cost a few words each.
+/// handlers cost a few words each.
 struct Context {
-    store: Arc<dyn Store>,
-    sessions: Sessions,
-    metrics: Arc<Metrics>,
-    guard: Arc<Guard>,
+    parts: SocketParts,
     max_watch_posts: usize,
-    span: Span,
 }
 
 /// Builds the Socket.IO layer with the handlers registered.
-pub fn layer(
-    config: &Config,
-    store: Arc<dyn Store>,
-    sessions: Sessions,
-    metrics: Arc<Metrics>,
-    guard: Arc<Guard>,
-    span: Span,
-) -> (SocketIoLayer, SocketIo) {
+pub fn layer(config: &Config, parts: SocketParts) -> (SocketIoLayer, SocketIo) {
     // One limit for every way in: a `viewing` is under 100 bytes, and the polling
     // transport may batch a few packets in one payload.
     let max_message = config.security.max_message_bytes;
@@ -54,19 +59,19 @@ pub fn layer(
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_payload(max_message as u64)
         .ws_max_message_size(max_message)
-        .ws_max_frame_size(max_message);
+        .ws_max_frame_size(max_message)
+        // A session that has not joined the namespace by then is closed, and its
+        // memory freed (socketioxide holds it until this timeout even once the
+        // Engine.IO session is gone).
+        .connect_timeout(Duration::from_secs(config.server.connect_timeout_secs));
     if config.server.websocket_only {
         builder = builder.transports([TransportType::Websocket]);
     }
     let (layer, io) = builder.build_layer();
 
     let context = Arc::new(Context {
-        store,
-        sessions,
-        metrics,
-        guard,
+        parts,
         max_watch_posts: config.security.max_watch_posts,
-        span,
     });
     // Handlers are registered in a connect *middleware*: socketioxide runs it before
     // acknowledging the connection, while the connect handler runs only after.
@@ -79,40 +84,36 @@ pub fn layer(
             async move { register_handlers(&socket, context) }
         }
     };
+    // socketioxide calls the connect handler right after it marks the socket
+    // connected (it refuses emits until then): answers the hub held for it can go
+    // now. The closure's body runs in that call; only the (empty) future is spawned.
+    let connected = move |socket: SocketRef| {
+        tracing::debug!(session = %socket.id, "connected");
+        if let Ok(id) = SessionId::parse(socket.id.as_str()) {
+            context.parts.hub.send(ToHub::Connected(id));
+        }
+        std::future::ready(())
+    };
     io.ns("/", connected.with(register));
     (layer, io)
 }
 
-async fn connected(socket: SocketRef) {
-    tracing::debug!(session = %socket.id, "connected");
-}
-
-/// Admits the socket (or refuses it: too many connections from its address) and
-/// registers its handlers.
-fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), TooManyConnections> {
-    let guard = &context.guard;
-    let permit = match security::client_ip(socket.req_parts(), &guard.trusted_proxies) {
-        Some(ip) => match guard.connections.acquire(ip) {
-            Ok(permit) => Some(permit),
-            Err(refused) => {
-                guard.refused("connections_per_ip");
-                tracing::warn!(%ip, "{refused}");
-                return Err(refused);
-            }
-        },
-        None => None,
-    };
+/// Registers the socket's session and handlers. (Its address's budget was
+/// charged when its connection, or its long-polling session, opened.)
+fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), Infallible> {
+    let SocketParts {
+        guard, sessions, ..
+    } = &context.parts;
     let Ok(session) = SessionId::parse(socket.id.as_str()) else {
         // Socket.IO ids are URL-safe base64, so this cannot happen; if it ever does,
         // the socket simply is not counted.
         tracing::error!(sid = %socket.id, "unexpected socket id format");
         return Ok(());
     };
-    let session = context.sessions.add(
+    let session = sessions.add(
         session,
         socket.clone(),
         EventBudget::per_second(guard.viewing_per_second),
-        permit,
     );
 
     // The handlers are plain closures returning a future, not async closures:
@@ -121,37 +122,25 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     // `viewing 13` then `viewing 7` ends on 7, whatever order the tasks run in.
     // They hold the session weakly: the registry owns it, and the session holds
     // the socket.
-    socket.on("watch", {
+    socket.on(wire::WATCH, {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
             let session = session.upgrade();
             let span = context.session_span(session.as_deref());
-            let watched = span.in_scope(|| {
+            span.in_scope(|| {
                 let session = session?;
                 let posts = context.admit_watch(&session, &socket, payload)?;
-                Some((session, posts))
+                context.parts.hub.send(ToHub::Watching { session, posts });
+                Some(())
             });
-            let context = context.clone();
-            async move {
-                if let Some((session, posts)) = watched {
-                    answer_watch(
-                        &session,
-                        &socket,
-                        &posts,
-                        &*context.store,
-                        &context.sessions,
-                    )
-                    .await;
-                }
-            }
-            .instrument(span)
+            std::future::ready(())
         }
     });
 
-    socket.on("viewing", {
+    socket.on(wire::VIEWING, {
         let (context, session) = (context.clone(), session.clone());
         move |socket: SocketRef, TryData(payload): TryData<Value>| {
-            context.metrics.viewing_events.inc();
+            context.parts.metrics.viewing_events.inc();
             let session = session.upgrade();
             let span = context.session_span(session.as_deref());
             let wanted = span.in_scope(|| {
@@ -160,10 +149,10 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
                     .want_viewing(&session, &socket, payload)
                     .then_some(session)
             });
-            let context = context.clone();
+            let workers = context.parts.workers.clone();
             async move {
                 if let Some(wanted) = wanted {
-                    context.sessions.drive(&wanted, &*context.store).await;
+                    workers.drive(wanted).await;
                 }
             }
             .instrument(span)
@@ -171,17 +160,28 @@ fn register_handlers(socket: &SocketRef, context: Arc<Context>) -> Result<(), To
     });
 
     socket.on_disconnect(move |reason: DisconnectReason| {
-        context.metrics.disconnected(reason);
+        let SocketParts {
+            sessions,
+            workers,
+            hub,
+            metrics,
+            ..
+        } = &context.parts;
+        metrics.disconnected(reason);
         // Forgotten here at once (its connection slot comes back with it); its
         // worker then removes it from the store.
         let closed = session
             .upgrade()
-            .and_then(|session| context.sessions.remove(session.id()));
+            .and_then(|session| sessions.remove(session.id()));
+        if let Some(closed) = &closed {
+            hub.send(ToHub::Closed(closed.id().clone()));
+        }
         let span = context.session_span(closed.as_deref());
+        let workers = workers.clone();
         async move {
             if let Some(closed) = closed {
                 tracing::debug!("disconnected");
-                context.sessions.drive(&closed, &*context.store).await;
+                workers.drive(closed).await;
             }
         }
         .instrument(span)
@@ -196,7 +196,7 @@ impl Context {
     fn session_span(&self, session: Option<&Session>) -> Span {
         match session {
             Some(session) => {
-                tracing::debug_span!(parent: &self.span, "session", session = %session.id())
+                tracing::debug_span!(parent: &self.parts.span, "session", session = %session.id())
             }
             None => Span::none(),
         }
@@ -210,87 +210,66 @@ impl Context {
         socket: &SocketRef,
         payload: Result<Value, impl std::error::Error>,
     ) -> bool {
-        if !within_budget(session, &self.guard, socket) {
+        let SocketParts {
+            guard,
+            metrics,
+            sessions,
+            ..
+        } = &self.parts;
+        if !within_budget(session, guard, socket) {
             return false;
         }
         let request = payload
             .map_err(|_| ViewingError::Id(IdError::Missing))
             .and_then(|value| ViewingRequest::from_json(&value))
             .and_then(|request| {
-                self.guard.check_token(&request)?;
+                guard.check_token(&request)?;
                 Ok(request)
             });
         let request = match request {
             Ok(request) => request,
             Err(error) => {
-                self.metrics.viewing_rejected.inc();
-                refuse(socket, error.code(), &error.to_string());
+                metrics.viewing_rejected.inc();
+                wire::refuse(socket, error.code(), &error.to_string());
                 return false;
             }
         };
         tracing::debug!(post = %request.post, "viewing");
-        match self.sessions.want(session, request.post) {
+        match sessions.want(session, request.post) {
             Ok(wanted) => wanted,
             Err(error @ WantError::TooManyPosts(_)) => {
-                self.guard.refused("posts_per_socket");
-                refuse(socket, "too_many_posts", &error.to_string());
+                guard.refused("posts_per_socket");
+                wire::refuse(socket, "too_many_posts", &error.to_string());
                 false
             }
         }
     }
 
     /// The synchronous part of `watch`, like `viewing`'s: the last list a socket
-    /// sent is the one kept. The posts to answer, or `None` when refused.
+    /// sent is the one kept, and its rooms are joined now. The posts the hub must
+    /// answer, or `None` when refused.
     fn admit_watch(
         &self,
         session: &Session,
         socket: &SocketRef,
         payload: Result<Value, impl std::error::Error>,
     ) -> Option<Vec<PostId>> {
-        if !within_budget(session, &self.guard, socket) {
+        let SocketParts {
+            guard,
+            metrics,
+            sessions,
+            ..
+        } = &self.parts;
+        if !within_budget(session, guard, socket) {
             return None;
         }
         match parse_watch_list(&payload.unwrap_or(Value::Null), self.max_watch_posts) {
-            Ok(posts) => self.sessions.watch(session, posts.clone()).then_some(posts),
+            Ok(posts) => sessions.watch(session, posts.clone()).then_some(posts),
             Err(error) => {
-                self.metrics.viewing_rejected.inc();
-                refuse(socket, error.code(), &error.to_string());
+                metrics.viewing_rejected.inc();
+                wire::refuse(socket, error.code(), &error.to_string());
                 None
             }
-        }
-    }
-}
-
-/// Tells a socket the counts of the posts it now watches. Pushes follow from the
-/// fan-out, which also hears of these answers in case one was overtaken by a push.
-async fn answer_watch(
-    session: &Session,
-    socket: &SocketRef,
-    posts: &[PostId],
-    store: &dyn Store,
-    sessions: &Sessions,
-) {
-    if posts.is_empty() {
-        return;
-    }
-    let counts = store.viewer_counts(posts).await;
-    session.until_connected().await;
-    match counts {
-        Ok(counts) => {
-            for (post, count) in posts.iter().zip(counts) {
-                let _ = socket.emit("viewers", &(post.as_str(), count));
-                sessions.answered(post.clone(), count);
-            }
-        }
-        Err(error) => {
-            tracing::debug!(%error, "cannot read watched counts");
-            let _ = socket.emit(
-                "error",
-                &json!({
-                    "error": "unavailable",
-                    "message": "counts are unavailable right now; they follow when the store is back",
-                }),
-            );
         }
     }
 }
@@ -303,18 +282,11 @@ fn within_budget(session: &Session, guard: &Guard, socket: &SocketRef) -> bool {
     }
     guard.refused("viewing_per_second");
     if session.budget.first_refusal() {
-        refuse(
+        wire::refuse(
             socket,
             "rate_limited",
             "too many viewing or watch events; slow down",
         );
     }
     false
-}
-
-/// Tells the client why its `viewing` or `watch` was refused. Nothing is written
-/// anywhere.
-fn refuse(socket: &SocketRef, code: &str, message: &str) {
-    tracing::debug!(code, message, "refused viewing");
-    let _ = socket.emit("error", &json!({ "error": code, "message": message }));
 }

@@ -51,6 +51,10 @@ impl Reader {
                 async move {
                     if let Some((post, count)) = post_and_number(&payload) {
                         let mut seen = seen.lock().unwrap();
+                        // The third argument: the post's views, live.
+                        if let Some(views) = third_number(&payload) {
+                            seen.views.insert(post.clone(), views);
+                        }
                         seen.viewers.insert(post.clone(), count);
                         seen.history.push((post, count));
                     }
@@ -233,12 +237,23 @@ fn post_key(post: &Value) -> String {
 }
 
 /// `(postId, n)` of a `viewers`/`views` message; `postId` must be a string.
+/// `viewers` carries the post's views as a third argument.
 fn post_and_number(payload: &Payload) -> Option<(String, u64)> {
     let Payload::Text(values) = payload else {
         return None;
     };
     match values.as_slice() {
-        [Value::String(post), count] => Some((post.clone(), count.as_u64()?)),
+        [Value::String(post), count] | [Value::String(post), count, _] => {
+            Some((post.clone(), count.as_u64()?))
+        }
         _ => None,
     }
+}
+
+/// The third argument of a `viewers` message, the post's views.
+fn third_number(payload: &Payload) -> Option<u64> {
+    let Payload::Text(values) = payload else {
+        return None;
+    };
+    values.get(2)?.as_u64()
 }

@@ -6,11 +6,15 @@
 //! that speak Socket.IO over TCP (`rust_socketio`, the npm `socket.io-client`,
 //! headless Chromium).
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 pub mod binaries;
 pub mod client;
 pub mod logs;
 pub mod metrics;
 pub mod node;
+pub mod package;
 pub mod ports;
 pub mod redis_cluster;
 pub mod redis_server;

@@ -10,6 +10,9 @@
 //!
 //! cargo run --release -p presence-bench --bin bare -- --listen 127.0.0.1:3200
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

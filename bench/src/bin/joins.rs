@@ -12,6 +12,9 @@
 //!
 //! cargo run --release -p presence-bench --bin joins -- --secs 10 [--cluster 3]
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

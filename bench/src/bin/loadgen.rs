@@ -9,6 +9,9 @@
 //!
 //! The last line of output is `RESULT {json}` for scripts (see bench/scripts/).
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

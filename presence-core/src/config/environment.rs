@@ -18,6 +18,7 @@ use super::{ConfigError, closest, is_secret};
 /// a shell that exports one must still start. Documented in config.toml's header.
 pub const NOT_SETTINGS: &[&str] = &[
     "PRESENCE_TEST_LOG",
+    "PRESENCE_TEST_SKIP_DPKG",
     "PRESENCE_URL",
     "PRESENCE_POST",
     "PRESENCE_BIN",

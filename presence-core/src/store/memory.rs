@@ -3,10 +3,11 @@
 //! alive, and changes are announced on the same kind of channel.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
@@ -16,6 +17,7 @@ use super::{
 };
 use crate::error::StoreError;
 use crate::ids::{PostId, SessionId};
+use crate::maps::shrink_if_sparse;
 use crate::notice::Notice;
 
 /// How often expired sessions are looked for. Redis expires keys within about the
@@ -28,8 +30,8 @@ pub struct MemoryStore {
 }
 
 struct Shared {
-    /// A std mutex: every critical section is a few map operations and never
-    /// awaits, which is what tokio recommends a std mutex for.
+    /// A blocking mutex: every critical section is a few map operations and never
+    /// awaits, which is what tokio recommends a blocking mutex for.
     state: Mutex<State>,
     ttl: Duration,
     changes: broadcast::Sender<Change>,
@@ -63,6 +65,7 @@ impl State {
         let left = set.len() as u64;
         if left == 0 {
             self.readers.remove(post);
+            shrink_if_sparse(&mut self.readers);
         }
         left
     }
@@ -95,17 +98,8 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.shared)
+        self.shared.state.lock()
     }
-}
-
-/// A poisoned lock means a panic while holding it; the maps are still consistent
-/// (no method panics half-way), so carry on rather than take the server down.
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    shared
-        .state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn expire_sessions(shared: Weak<Shared>) {
@@ -118,7 +112,7 @@ async fn expire_sessions(shared: Weak<Shared>) {
         let now = Instant::now();
         let mut changed = HashSet::new();
         {
-            let mut state = lock(&shared);
+            let mut state = shared.state.lock();
             let expired: Vec<(SessionId, PostId)> = state
                 .sessions
                 .iter()
@@ -130,6 +124,7 @@ async fn expire_sessions(shared: Weak<Shared>) {
                 state.remove_reader(&post, &session);
                 changed.insert(post);
             }
+            shrink_if_sparse(&mut state.sessions);
         }
         for post in changed {
             let _ = shared.changes.send(Change::Post(post));
@@ -165,11 +160,14 @@ impl Store for MemoryStore {
                 .entry(post.clone())
                 .or_default()
                 .insert(session.clone());
-            let views = state.views.entry(post.clone()).or_default();
-            if joined && count_view {
+            // Only a counted view makes an entry: a post nobody viewed keeps nothing.
+            let views = if joined && count_view {
+                let views = state.views.entry(post.clone()).or_default();
                 *views += 1;
-            }
-            let views = *views;
+                *views
+            } else {
+                state.views.get(post).copied().unwrap_or(0)
+            };
             let viewing = Viewing {
                 viewers: state.reader_count(post),
                 views,
@@ -189,10 +187,12 @@ impl Store for MemoryStore {
     async fn leave(&self, session: &SessionId, _post: &PostId) -> Result<Option<u64>, StoreError> {
         let left = {
             let mut state = self.lock();
-            state.sessions.remove(session).map(|(post, _)| {
+            let left = state.sessions.remove(session).map(|(post, _)| {
                 let readers_left = state.remove_reader(&post, session);
                 (post, readers_left)
-            })
+            });
+            shrink_if_sparse(&mut state.sessions);
+            left
         };
         Ok(left.map(|(post, readers_left)| {
             self.announce(&post);
@@ -309,13 +309,11 @@ impl Store for MemoryStore {
     ) -> Result<Admission, StoreError> {
         let now = Instant::now();
         {
-            let mut windows = self
-                .shared
-                .notice_windows
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut windows = self.shared.notice_windows.lock();
             let window = Duration::from_secs(NOTICE_WINDOW_SECS);
+            // Windows that ended go: a post's counter lives a minute at most.
             windows.retain(|_, (started, _)| now.duration_since(*started) < window);
+            shrink_if_sparse(&mut windows);
             let (_, sent) = windows.entry(notice.post_id.clone()).or_insert((now, 0));
             *sent += 1;
             if *sent > per_minute {
@@ -332,5 +330,55 @@ impl Store for MemoryStore {
 
     fn notice_submissions(&self) -> broadcast::Receiver<String> {
         self.shared.submissions.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maps::KEEP;
+
+    fn post(id: &str) -> PostId {
+        PostId::parse(id).expect("a valid post id")
+    }
+
+    fn session(id: &str) -> SessionId {
+        SessionId::parse(id).expect("a valid session id")
+    }
+
+    #[tokio::test]
+    async fn posts_nobody_reads_keep_their_views_and_nothing_else() {
+        let store = MemoryStore::new(Duration::from_secs(60));
+        let readers: Vec<(SessionId, PostId)> = (0..10_000)
+            .map(|i| (session(&format!("s{i}")), post(&format!("fresh-{i}"))))
+            .collect();
+        for (i, (reader, post)) in readers.iter().enumerate() {
+            // Every other one is a lost session recorded again: no view.
+            store.view(reader, post, None, i % 2 == 0).await.unwrap();
+        }
+        assert_eq!(store.lock().readers.len(), 10_000);
+        for (reader, post) in &readers {
+            store.leave(reader, post).await.unwrap();
+        }
+        let state = store.lock();
+        assert!(state.sessions.is_empty() && state.readers.is_empty());
+        // And the memory is given back, not only the entries.
+        assert!(
+            state.sessions.capacity() <= KEEP,
+            "{}",
+            state.sessions.capacity()
+        );
+        assert!(
+            state.readers.capacity() <= KEEP,
+            "{}",
+            state.readers.capacity()
+        );
+        assert_eq!(
+            state.views.len(),
+            5000,
+            "one entry per post with a counted view"
+        );
+        assert_eq!(state.views.get(&post("fresh-998")), Some(&1));
+        assert_eq!(state.views.get(&post("fresh-999")), None);
     }
 }

@@ -36,8 +36,8 @@ pub struct Viewing {
     pub left: Option<(PostId, u64)>,
 }
 
-/// A post's figures for the HTTP API.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A post's figures: what the HTTP API serves and every `viewers` event carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PostStats {
     pub viewers: u64,
     pub views: u64,

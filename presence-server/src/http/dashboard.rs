@@ -9,12 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use presence_core::{PostId, SiteStats};
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
+use super::auth::{self, Denied, same_secret};
+use super::client::ClientAddress;
 use super::{ApiError, AppState};
 
 const PAGE: &str = include_str!("dashboard.html");
@@ -22,8 +21,12 @@ const PAGE: &str = include_str!("dashboard.html");
 /// Posts listed on the dashboard.
 const TOP_POSTS: usize = 20;
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match authorize(&state, &headers) {
+pub async fn page(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+) -> Response {
+    match authorize(&state, client, &headers) {
         Ok(()) => (
             [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
             Html(PAGE),
@@ -49,8 +52,12 @@ struct TopPost {
     viewers: u64,
 }
 
-pub async fn data(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authorize(&state, &headers) {
+pub async fn data(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = authorize(&state, client, &headers) {
         return refusal.into_response();
     }
     let figures = async {
@@ -85,6 +92,8 @@ enum Refusal {
     /// Missing or wrong credentials: 401 with a basic-auth challenge, so a browser
     /// asks its user.
     Unauthorized,
+    /// Too many wrong credentials from the address.
+    Locked(ApiError),
 }
 
 impl IntoResponse for Refusal {
@@ -100,57 +109,25 @@ impl IntoResponse for Refusal {
                 "the dashboard needs dashboard.token: as the password (any user name) or as a bearer token\n",
             )
                 .into_response(),
+            Refusal::Locked(error) => error.into_response(),
         }
     }
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
+fn authorize(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
     let expected = state.dashboard.token.as_bytes();
     if expected.is_empty() {
         return Err(Refusal::Off);
     }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(credential)
-        .unwrap_or_default();
-    if bool::from(given.as_slice().ct_eq(expected)) {
-        return Ok(());
-    }
-    state.metrics.refused("dashboard_auth");
-    Err(Refusal::Unauthorized)
-}
-
-/// The secret of an `Authorization` header: a bearer token, or a basic-auth
-/// password.
-fn credential(header: &str) -> Option<Vec<u8>> {
-    if let Some(token) = header.strip_prefix("Bearer ") {
-        return Some(token.as_bytes().to_vec());
-    }
-    let decoded = STANDARD
-        .decode(header.strip_prefix("Basic ")?.trim())
-        .ok()?;
-    let colon = decoded.iter().position(|&b| b == b':')?;
-    Some(decoded[colon + 1..].to_vec())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_secret_is_a_bearer_token_or_a_basic_auth_password() {
-        assert_eq!(credential("Bearer abc").as_deref(), Some(&b"abc"[..]));
-        let basic = format!("Basic {}", STANDARD.encode("editor:s3cret:with:colons"));
-        assert_eq!(
-            credential(&basic).as_deref(),
-            Some(&b"s3cret:with:colons"[..])
-        );
-        assert_eq!(credential("Basic !!!"), None);
-        assert_eq!(
-            credential(&format!("Basic {}", STANDARD.encode("nocolon"))),
-            None
-        );
-        assert_eq!(credential("Digest x"), None);
-    }
+    auth::authorize(state, client, headers, "dashboard_auth", |given| {
+        same_secret(given, expected)
+    })
+    .map_err(|denied| match denied {
+        Denied::Wrong => Refusal::Unauthorized,
+        locked @ Denied::Locked(_) => Refusal::Locked(locked.into()),
+    })
 }

@@ -28,7 +28,8 @@ pub async fn detach_socket_request(request: Request) -> Request {
     }
 }
 
-fn opens_a_session(uri: &Uri) -> bool {
+/// Whether a request opens an Engine.IO session (no `sid` yet).
+pub fn opens_a_session(uri: &Uri) -> bool {
     uri.path().starts_with(SOCKET_IO_PATH)
         && !uri
             .query()

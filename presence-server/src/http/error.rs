@@ -1,12 +1,16 @@
 //! One error type for every handler: it knows its status and its JSON body.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use presence_core::notice::NoticeError;
 use presence_core::{IdError, StoreError};
 use serde_json::json;
 use thiserror::Error;
+
+use super::auth::Denied;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -28,6 +32,17 @@ pub enum ApiError {
     BadLimit { max: usize },
     #[error("too many open streams from your address")]
     TooManyStreams,
+    #[error("too many wrong tokens from your address; try again in {} s", .0.as_secs().max(1))]
+    TooManyGuesses(Duration),
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Wrong => ApiError::Unauthorized,
+            Denied::Locked(wait) => ApiError::TooManyGuesses(wait),
+        }
+    }
 }
 
 impl ApiError {
@@ -42,6 +57,7 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadLimit { .. } => (StatusCode::BAD_REQUEST, "invalid_limit"),
             ApiError::TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+            ApiError::TooManyGuesses(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_guesses"),
         }
     }
 }
@@ -53,6 +69,13 @@ impl IntoResponse for ApiError {
             tracing::warn!(%error, "API request failed");
         }
         let body = json!({ "error": code, "message": self.to_string() });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyGuesses(wait) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        response
     }
 }

@@ -2,13 +2,17 @@
 
 mod api;
 mod assets;
+mod auth;
+mod client;
 mod dashboard;
 mod detach;
 mod error;
 mod events;
 mod health;
+mod leases;
 mod metrics;
 mod notices;
+mod serve;
 
 use std::sync::Arc;
 
@@ -20,11 +24,13 @@ use presence_core::config::DashboardConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::feeds::Feeds;
+use crate::hub::HubHandle;
 use crate::metrics::Metrics;
 use crate::security::Guard;
 
 pub use self::detach::detach_socket_request;
 pub use self::error::ApiError;
+pub use self::serve::{Serving, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -34,17 +40,43 @@ pub struct AppState {
     pub max_batch_ids: usize,
     pub notice_rules: crate::notices::NoticeRules,
     pub feeds: Arc<Feeds>,
+    /// Told when a post gets its first event stream.
+    pub hub: HubHandle,
     pub guard: Arc<Guard>,
     pub dashboard: Arc<DashboardConfig>,
     /// Cancelled at shutdown: open event streams end then.
     pub shutdown: CancellationToken,
 }
 
+impl AppState {
+    pub fn new(
+        config: &presence_core::Config,
+        store: &Arc<dyn Store>,
+        metrics: &Arc<Metrics>,
+        feeds: &Arc<Feeds>,
+        guard: &Arc<Guard>,
+        hub: &HubHandle,
+        shutdown: &CancellationToken,
+    ) -> Self {
+        Self {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            max_batch_ids: config.server.max_batch_ids,
+            notice_rules: (&config.notices).into(),
+            feeds: feeds.clone(),
+            hub: hub.clone(),
+            guard: guard.clone(),
+            dashboard: Arc::new(config.dashboard.clone()),
+            shutdown: shutdown.child_token(),
+        }
+    }
+}
+
 /// The whole service on one port: the routes, with Socket.IO, the origin check
 /// and CORS around them (outermost first: CORS answers preflights, the origin
-/// check refuses foreign handshakes before Socket.IO sees them, and Socket.IO
-/// requests get heads of their own before socketioxide keeps them; see
-/// [`detach`]).
+/// check refuses foreign handshakes before Socket.IO sees them, Socket.IO
+/// requests get heads of their own before socketioxide keeps them (see
+/// [`detach`]), and sessions take their lease on the address's budget).
 pub fn app(
     state: AppState,
     socket_layer: socketioxide::layer::SocketIoLayer,
@@ -53,6 +85,10 @@ pub fn app(
     let origin_log = Arc::new(crate::log_throttle::LogThrottle::default());
     router(state)
         .layer(socket_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            leases::lease_sessions,
+        ))
         .layer(axum::middleware::map_request(detach_socket_request))
         .layer(axum::middleware::from_fn_with_state(
             (guard.clone(), origin_log),

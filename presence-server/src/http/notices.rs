@@ -4,34 +4,59 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use presence_core::PostId;
 use presence_core::notice::NoticeRequest;
+use presence_core::signing;
 use presence_core::store::Admission;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
+use super::auth::{self, same_secret};
+use super::client::ClientAddress;
 use super::{ApiError, AppState};
 use crate::notices;
+use crate::security::unix_now;
 
+/// The name wrong notice tokens are counted under in `presence_limited_total`.
+const WRONG_TOKEN: &str = "notices_auth";
+
+/// To one post's readers: with `notices.token` itself, or with a notice token for
+/// this post signed with it (see `presence_core::signing`), which is what an
+/// editor's browser sends after a save in WordPress.
 pub async fn to_post(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
+    let token = configured_token(&state)?;
     let post = PostId::parse(&raw)?;
+    auth::authorize(&state, client, &headers, WRONG_TOKEN, |given| {
+        same_secret(given, token.as_bytes())
+            || std::str::from_utf8(given)
+                .is_ok_and(|given| signing::verify_notice(&token, &post, given, unix_now()).is_ok())
+    })?;
     send(&state, Some(post), &body).await
 }
 
+/// To every reader of the site: with `notices.token` only.
 pub async fn to_site(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers)?;
+    let token = configured_token(&state)?;
+    auth::authorize(&state, client, &headers, WRONG_TOKEN, |given| {
+        same_secret(given, token.as_bytes())
+    })?;
     send(&state, None, &body).await
+}
+
+/// No token configured: the endpoints do not exist.
+fn configured_token(state: &AppState) -> Result<std::sync::Arc<str>, ApiError> {
+    state.notice_rules.token.clone().ok_or(ApiError::NotFound)
 }
 
 async fn send(
@@ -51,23 +76,5 @@ async fn send(
             state.metrics.refused("notices");
             Err(ApiError::NoticeRateLimited)
         }
-    }
-}
-
-/// No token configured: the endpoints do not exist. Otherwise the bearer token
-/// must match, compared in constant time.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.notice_rules.token else {
-        return Err(ApiError::NotFound);
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
     }
 }

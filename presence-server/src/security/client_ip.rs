@@ -4,21 +4,33 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 
 /// The client's address: the TCP peer, or — only when the peer is a trusted
 /// proxy — the nearest untrusted address in `X-Forwarded-For`. Anyone can write
 /// that header, so believing it from anyone else would let a client pick its own
 /// address and escape the cap.
 pub fn client_ip(parts: &Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())?;
+    client_address(&parts.extensions, &parts.headers, trusted_proxies)
+}
+
+/// Whether the request came through a trusted proxy, whose connection carries
+/// many clients (so it does not count against one client's budget).
+pub fn via_trusted_proxy(extensions: &Extensions, trusted_proxies: &[IpAddr]) -> bool {
+    peer(extensions).is_some_and(|peer| trusted_proxies.contains(&peer))
+}
+
+/// [`client_ip`] of a request's extensions and headers.
+pub fn client_address(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer(extensions)?;
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = parts
-        .headers
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -35,6 +47,13 @@ pub fn client_ip(parts: &Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
         }
     }
     Some(peer)
+}
+
+/// The TCP peer, put in the extensions by the accept loop.
+fn peer(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod client_ip;
 mod connections;
+mod files;
+mod guesses;
 mod origin;
 
 use std::net::IpAddr;
@@ -15,8 +17,10 @@ use presence_core::signing::{self, TokenError};
 use presence_core::viewing::ViewingRequest;
 use prometheus_client::encoding::EncodeLabelSet;
 
-pub use self::client_ip::client_ip;
-pub use self::connections::{ConnectionLimiter, ConnectionPermit, TooManyConnections};
+pub use self::client_ip::{client_address, client_ip, via_trusted_proxy};
+pub use self::connections::{AddressBudget, Lease};
+pub use self::files::{Files, OpenFile, Room};
+pub use self::guesses::WrongGuesses;
 pub use self::origin::{cors, refuse_foreign_origins};
 use crate::metrics::Metrics;
 
@@ -30,8 +34,11 @@ pub struct LimitLabel {
 pub struct Guard {
     pub origins: OriginPolicy,
     pub trusted_proxies: Vec<IpAddr>,
-    pub connections: ConnectionLimiter,
+    /// What each client address may hold open (`security.max_connections_per_ip`).
+    pub budget: AddressBudget,
     pub viewing_per_second: u32,
+    /// Wrong notices and dashboard tokens per address.
+    pub wrong_guesses: WrongGuesses,
     view_secret: String,
     require_signed_views: bool,
     metrics: Arc<Metrics>,
@@ -49,8 +56,9 @@ impl Guard {
         Self {
             origins,
             trusted_proxies: config.trusted_proxies.clone(),
-            connections: ConnectionLimiter::new(config.max_connections_per_ip),
+            budget: AddressBudget::new(config.max_connections_per_ip),
             viewing_per_second: config.viewing_per_second,
+            wrong_guesses: WrongGuesses::default(),
             view_secret: config.view_secret.clone(),
             require_signed_views: config.require_signed_views,
             metrics,
@@ -76,7 +84,8 @@ impl Guard {
     }
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the Unix epoch, for token expiries.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())

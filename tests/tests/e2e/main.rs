@@ -1,6 +1,9 @@
 //! End-to-end tests: one binary, a module per area. Each test starts its own
 //! `redis-server` and servers on free ports, so tests run in parallel.
 
+// A test's (or a load generator's) unwrap is its assertion.
+#![allow(clippy::unwrap_used)]
+
 mod bad_input;
 mod cluster;
 mod concurrency;
@@ -10,6 +13,7 @@ mod dashboard_browser;
 mod demo;
 mod embed;
 mod gc;
+mod hardening;
 mod multi_server;
 mod notices;
 mod notices_browser;

@@ -210,3 +210,124 @@ async fn without_a_token_notices_are_off() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(reader.notices().is_empty(), "{:?}", reader.notices());
 }
+
+/// A POST of `body` from the loopback address `from`, with `Authorization: <authorization>`.
+async fn post_from(from: &str, url: &str, authorization: &str, body: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+        .post(url)
+        .header("Authorization", authorization)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_signed_notice_token_reaches_its_post_only_for_a_short_while() {
+    use presence_core::PostId;
+    use presence_core::signing::sign_notice;
+
+    let server = ServerProcess::start(&[("PRESENCE_NOTICES__TOKEN", TOKEN)]).await;
+    let base = server.url();
+    let reader = Reader::viewing(&base, "13").await;
+    reader.wait_for_count("13", 1).await;
+    let post = PostId::parse("13").unwrap();
+    let signed = sign_notice(TOKEN, &post, unix_now() + 300);
+
+    let (status, body) = post_notice(
+        &base,
+        "/api/posts/13/notices",
+        &signed,
+        r#"{"kind":"updated"}"#,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    received_once(&reader, body["id"].as_str().unwrap()).await;
+
+    // Another post, the whole site, a lapsed token, one valid for too long, one
+    // signed with another secret: all refused.
+    let lapsed = sign_notice(TOKEN, &post, unix_now() - 1);
+    let too_long = sign_notice(TOKEN, &post, unix_now() + 2 * 3600);
+    let foreign = sign_notice("another-secret-entirely", &post, unix_now() + 300);
+    for (path, token) in [
+        ("/api/posts/14/notices", &signed),
+        ("/api/notices", &signed),
+        ("/api/posts/13/notices", &lapsed),
+        ("/api/posts/13/notices", &too_long),
+        ("/api/posts/13/notices", &foreign),
+    ] {
+        let (status, body) = post_notice(&base, path, token, r#"{"kind":"updated"}"#).await;
+        assert_eq!(status, 401, "{path} {token}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_limited_per_address_and_counted() {
+    let dashboard_token = "a-dashboard-token-for-tests";
+    let server = ServerProcess::start(&[
+        ("PRESENCE_NOTICES__TOKEN", TOKEN),
+        ("PRESENCE_DASHBOARD__TOKEN", dashboard_token),
+    ])
+    .await;
+    let base = server.url();
+    let notices = format!("{base}/api/notices");
+    let good = r#"{"kind":"updated"}"#;
+
+    // The scheme is case-insensitive.
+    let lower = post_from("127.0.0.1", &notices, &format!("bearer {TOKEN}"), good).await;
+    assert_eq!(lower.status(), 202);
+
+    // Ten wrong guesses from one address are answered 401, then everything from it is
+    // refused, the right token too; another address is not affected.
+    for guess in 0..10 {
+        let wrong = post_from(
+            "127.0.0.9",
+            &notices,
+            &format!("Bearer guess-{guess}"),
+            good,
+        )
+        .await;
+        assert_eq!(wrong.status(), 401, "guess {guess}");
+    }
+    let locked = post_from("127.0.0.9", &notices, &format!("Bearer {TOKEN}"), good).await;
+    assert_eq!(locked.status(), 429);
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    let dashboard = reqwest::Client::builder()
+        .local_address("127.0.0.9".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+        .get(format!("{base}/dashboard/data"))
+        .header("Authorization", format!("Bearer {dashboard_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), 429, "the lock-out covers every token");
+    let elsewhere = post_from("127.0.0.10", &notices, &format!("BEARER {TOKEN}"), good).await;
+    assert_eq!(elsewhere.status(), 202);
+
+    let metrics = presence_tests::metrics::scrape(&base).await;
+    let limited = |limit: &str| {
+        presence_tests::metrics::sample(
+            &metrics,
+            &format!("presence_limited_total{{limit=\"{limit}\"}}"),
+        )
+    };
+    assert_eq!(limited("notices_auth"), Some(10.0), "{metrics}");
+    assert_eq!(limited("auth"), Some(2.0), "{metrics}");
+}

@@ -22,7 +22,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
             std::fs::read_to_string(workspace_root().join("deploy/systemd").join(unit)).unwrap();
         // verify insists that ExecStart exists: point it at the binaries we built.
         let bin_dir = binary("presence-server").parent().unwrap().to_path_buf();
-        let text = text.replace("/usr/local/bin/", &format!("{}/", bin_dir.display()));
+        let text = text.replace("/usr/bin/", &format!("{}/", bin_dir.display()));
         std::fs::write(dir.join(unit), text).unwrap();
     }
     let output = Command::new("systemd-analyze")
@@ -315,4 +315,37 @@ async fn json_logs_carry_node_session_and_post() {
         );
     }
     reader.leave().await;
+}
+
+#[tokio::test]
+async fn the_first_viewing_after_an_idle_redis_restart_is_answered() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let server = ServerProcess::start(&[("PRESENCE_REDIS__URL", &url)]).await;
+    let first = Reader::viewing(&server.url(), "13").await;
+    first.wait_for_count("13", 1).await;
+    // The view used the server's shared connection, which now goes stale: Redis
+    // goes away and comes back while nothing is asked of it (no reader is left
+    // whose count the server would read again when its subscription comes back).
+    first.leave().await;
+    eventually("the reader to leave", UPDATE_WAIT, async || {
+        let body = api(&server.url(), "/api/posts/13").await;
+        (body["viewers"] == 0).then_some(())
+    })
+    .await;
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.restart();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let reader = Reader::connect(&server.url()).await;
+    reader.view("7").await;
+    reader.wait_for_count("7", 1).await;
+    assert!(reader.errors().is_empty(), "{:?}", reader.errors());
+    let metrics = scrape(&server.url()).await;
+    assert_eq!(
+        sample(&metrics, "presence_store_errors_total{operation=\"view\"}"),
+        None,
+        "{metrics}"
+    );
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
-use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
+use redis::{
+    ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind,
+};
 use tokio::sync::broadcast;
 
 use self::backend::Backend;
@@ -67,6 +69,14 @@ pub enum ReapOutcome {
     Alive,
     /// Nothing was recorded for the session.
     Absent,
+}
+
+/// What [`RedisStore::resilient`] sends.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    Command(&'a redis::Cmd),
+    Pipeline(&'a Pipeline),
+    Script(&'a ScriptInvocation<'a>),
 }
 
 /// The reply of `leave.lua`: status, readers left, removed from set, other post.
@@ -191,14 +201,8 @@ impl RedisStore {
                 add(&mut pipe, &items[i]);
             }
             async move {
-                let mut conn = self.connection(traffic).await?;
-                match pipe.query_async::<Vec<R>>(&mut conn).await {
-                    Err(error) if is_noscript(&error) => {
-                        self.load_scripts(&mut conn).await?;
-                        Ok(pipe.query_async::<Vec<R>>(&mut conn).await?)
-                    }
-                    other => Ok::<_, StoreError>(other?),
-                }
+                self.resilient::<Vec<R>>(traffic, Request::Pipeline(&pipe))
+                    .await
             }
         });
         let replies = try_join_all(pipelines).await?;
@@ -216,6 +220,43 @@ impl RedisStore {
             .into_iter()
             .map(|reply| reply.ok_or_else(|| StoreError::Protocol("a reply is missing".into())))
             .collect()
+    }
+
+    /// Runs `query` on a connection of `traffic`, and runs it again when Redis lost
+    /// its scripts (a restart, SCRIPT FLUSH: they are loaded again) or had dropped
+    /// the connection (a restart, an idle timeout: the shared connection finds out
+    /// only on its next command, which fails even though Redis is back, and
+    /// reconnects on that failure), each at most once, so a caller sees
+    /// `unavailable` only when Redis really is. Everything sent through here is
+    /// safe to run twice: reads, EXPIREs, and scripts that check what they change
+    /// (`view.lua` counts a view only when it adds the session to the set).
+    async fn resilient<R: FromRedisValue>(
+        &self,
+        traffic: Traffic,
+        request: Request<'_>,
+    ) -> Result<R, StoreError> {
+        let mut conn = self.connection(traffic).await?;
+        let (mut reloaded, mut reconnected) = (false, false);
+        loop {
+            let reply = match request {
+                Request::Command(command) => command.query_async(&mut conn).await,
+                Request::Pipeline(pipe) => pipe.query_async(&mut conn).await,
+                Request::Script(script) => script.invoke_async(&mut conn).await,
+            };
+            match reply {
+                Ok(reply) => return Ok(reply),
+                Err(error) if is_noscript(&error) && !reloaded => {
+                    reloaded = true;
+                    self.load_scripts(&mut conn).await?;
+                }
+                Err(error) if error.is_connection_dropped() && !reconnected => {
+                    reconnected = true;
+                    tracing::debug!(%error, "Redis dropped the connection; trying once more");
+                    conn = self.connection(traffic).await?;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     async fn load_scripts(&self, conn: &mut Conn) -> Result<(), StoreError> {
@@ -388,10 +429,8 @@ impl RedisStore {
     ) -> Result<ViewReply, StoreError> {
         let keys = &self.shared.keys;
         let shard = keys.shard_of(post);
-        let mut conn = self.connection(Traffic::Event).await?;
-        let reply = self
-            .shared
-            .view
+        let mut invocation = self.shared.view.prepare_invoke();
+        invocation
             .key(keys.sessions_hash(shard))
             .key(keys.readers(post))
             .key(keys.session(session, shard))
@@ -404,10 +443,9 @@ impl RedisStore {
             .arg(self.shared.ttl_secs)
             .arg(if count_view { "1" } else { "0" })
             .arg(keys.changes_channel(shard))
-            .arg(self.publish_command())
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(reply)
+            .arg(self.publish_command());
+        self.resilient(Traffic::Event, Request::Script(&invocation))
+            .await
     }
 
     /// One shard's part of [`Store::leave_many`]: one atomic script.
@@ -698,20 +736,19 @@ impl Store for RedisStore {
     }
 
     async fn history(&self) -> Result<Vec<Sample>, StoreError> {
-        let mut conn = self.connection(Traffic::Event).await?;
-        let members: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.shared.keys.history())
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut conn)
+        let mut range = redis::cmd("ZRANGE");
+        range.arg(self.shared.keys.history()).arg(0).arg(-1);
+        let members: Vec<String> = self
+            .resilient(Traffic::Event, Request::Command(&range))
             .await?;
         Ok(members.iter().filter_map(|m| parse_sample(m)).collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         // On a cluster, PING goes to every node: ready means all of them answer.
-        let mut conn = self.connection(Traffic::Event).await?;
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        let _: String = self
+            .resilient(Traffic::Event, Request::Command(&redis::cmd("PING")))
+            .await?;
         Ok(())
     }
 
