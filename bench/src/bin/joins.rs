@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|n| PostId::parse(&n.to_string()))
             .collect::<Result<_, _>>()?,
     );
-    let zipf = Arc::new(Zipf::new(args.posts, 1.0));
+    let zipf = Arc::new(Zipf::new(args.posts, 1.0)?);
     let moves = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.secs);
