@@ -15,7 +15,6 @@ use presence_core::config::SecurityConfig;
 use presence_core::origin::OriginPolicy;
 use presence_core::signing::{self, TokenError};
 use presence_core::viewing::ViewingRequest;
-use prometheus_client::encoding::EncodeLabelSet;
 
 pub use self::client_ip::{client_address, client_ip, via_trusted_proxy};
 pub use self::connections::{AddressBudget, Lease};
@@ -23,12 +22,6 @@ pub use self::files::{Files, OpenFile, Room};
 pub use self::guesses::WrongGuesses;
 pub use self::origin::{cors, refuse_foreign_origins};
 use crate::metrics::Metrics;
-
-/// Which limit refused something, for `presence_limited_total{limit}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct LimitLabel {
-    pub limit: &'static str,
-}
 
 /// Everything the handlers need to enforce the security settings.
 pub struct Guard {

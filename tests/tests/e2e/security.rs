@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::conformance::api;
+use presence_tests::api;
 
 const SECRET: &str = "a-long-shared-secret-for-tests";
 
