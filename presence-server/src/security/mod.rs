@@ -9,11 +9,10 @@ mod origin;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use presence_core::config::SecurityConfig;
 use presence_core::origin::OriginPolicy;
-use presence_core::signing::{self, TokenError};
+use presence_core::signing::{self, TokenError, unix_now};
 use presence_core::viewing::ViewingRequest;
 
 pub use self::client_ip::{client_address, client_ip, via_trusted_proxy};
@@ -75,11 +74,4 @@ impl Guard {
             Some(token) => signing::verify(&self.view_secret, &request.post, token, unix_now()),
         }
     }
-}
-
-/// Seconds since the Unix epoch, for token expiries.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
