@@ -14,6 +14,8 @@ FIELDS = [
     "viewers_msgs_per_s", "post0_msgs_per_s", "hot_readers_at_end", "exact_after_churn_ms",
     "wrong_counts_at_end", "unmatched_pushes", "moves_skipped", "connect_errors",
     "storm.exact_after_ms", "storm.viewing_lost", "storm.unanswered_readers",
+    "handshakes", "handshakes_per_s", "accepted", "refused", "failed",
+    "rss_before_mib", "rss_peak_mib", "rss_end_mib", "server_cores",
 ]
 
 

@@ -12,6 +12,5 @@ pub mod client;
 pub mod eio;
 pub mod hist;
 pub mod procstat;
-pub mod redis_process;
 pub mod tracker;
 pub mod zipf;

@@ -8,8 +8,8 @@
 //! that match no logged count (a read racing concurrent changes) are counted but
 //! not timed.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::hist::Hist;
@@ -63,13 +63,6 @@ impl PostLog {
             .unwrap_or(seen);
         Some((k, self.entries.get(right + 1).map(|(at, _)| *at)))
     }
-}
-
-/// Locks `mutex`, poisoned or not: a panicked client task leaves its figures usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The longest update latency of a run, with what is needed to find it again.
@@ -141,16 +134,16 @@ impl Tracker {
     }
 
     pub fn post(&self, index: usize) -> MutexGuard<'_, PostLog> {
-        lock(&self.posts[index])
+        self.posts[index].lock()
     }
 
     /// The Socket.IO id of `client`'s current connection, to find it in a server log.
     pub fn client_sid(&self, client: usize) -> Option<Box<str>> {
-        lock(&self.client_sid[client]).clone()
+        self.client_sid[client].lock().clone()
     }
 
     pub fn set_client_sid(&self, client: usize, sid: Option<Box<str>>) {
-        *lock(&self.client_sid[client]) = sid;
+        *self.client_sid[client].lock() = sid;
     }
 
     pub fn measuring(&self) -> bool {
@@ -159,7 +152,7 @@ impl Tracker {
 
     pub fn record(&self, hist: &Mutex<Hist>, latency: Duration) {
         if self.measuring() {
-            lock(hist).record(latency);
+            hist.lock().record(latency);
         }
     }
 
@@ -176,8 +169,8 @@ impl Tracker {
         if !self.measuring() {
             return;
         }
-        lock(&self.update).record(latency);
-        let mut slowest = lock(&self.slowest_update);
+        self.update.lock().record(latency);
+        let mut slowest = self.slowest_update.lock();
         if slowest.as_ref().is_none_or(|slow| slow.latency < latency) {
             *slowest = Some(SlowUpdate {
                 latency,

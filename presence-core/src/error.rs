@@ -34,6 +34,18 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("redis connection pool: {0}")]
     Pool(#[from] deadpool_redis::PoolError),
-    #[error("redis returned an unexpected reply: {0}")]
-    Protocol(String),
+    #[error("cannot build the redis connection pool: {0}")]
+    PoolBuild(String),
+    #[error("no redis cluster node answered in time")]
+    ClusterTimeout,
+    #[error("the key layout does not match redis.mode")]
+    LayoutMismatch,
+    #[error("redis answered fewer replies than commands sent")]
+    ShortReply,
+    #[error("redis answered {0:?} where presence expected something else")]
+    UnexpectedReply(String),
+    #[error("session {0} kept moving while its view was recorded")]
+    KeptMoving(crate::ids::SessionId),
+    #[error("cannot encode a notice: {0}")]
+    Encode(#[from] serde_json::Error),
 }

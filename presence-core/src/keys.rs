@@ -94,9 +94,7 @@ impl Keys {
         if !self.cluster {
             return Shard(0);
         }
-        let hash = post.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
+        let hash = crate::fnv::fnv1a(post.as_str().as_bytes());
         Shard((hash % u32::from(CLUSTER_SHARDS)) as u16)
     }
 

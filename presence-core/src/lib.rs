@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fnv;
 pub mod ids;
 pub mod keys;
 pub mod maps;

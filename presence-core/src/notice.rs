@@ -106,7 +106,7 @@ impl NoticeRequest {
         }
         let url = match fields.get("url") {
             None | Some(Value::Null) => None,
-            Some(Value::String(url)) if valid_url(url) => Some(url.clone()),
+            Some(Value::String(url)) => Some(web_link(url).ok_or(NoticeError::BadUrl)?),
             Some(_) => return Err(NoticeError::BadUrl),
         };
         let post_id = match fields.get("post_id") {
@@ -137,15 +137,16 @@ fn valid_text(text: &str, max_chars: usize) -> bool {
     (1..=max_chars).contains(&chars) && !text.chars().any(char::is_control)
 }
 
-fn valid_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    url.len() <= MAX_URL_LEN
-        && rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
-        && !url
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '<' || c == '>')
+/// `url` as a link readers may follow: an absolute http(s) URL with a host, in
+/// its normal form (what is not allowed in a URL is percent-encoded, so nothing in
+/// it can break out of an attribute).
+fn web_link(url: &str) -> Option<String> {
+    if url.len() > MAX_URL_LEN || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let web = matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some();
+    (web && parsed.as_str().len() <= MAX_URL_LEN).then(|| parsed.into())
 }
 
 #[cfg(test)]
@@ -166,6 +167,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(text.url.as_deref(), Some("https://example.com/live"));
+        let quoted = NoticeRequest::parse(
+            br#"{"kind":"updated","url":"https://example.com/a\"b<c>"}"#,
+            280,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            quoted.url.as_deref(),
+            Some("https://example.com/a%22b%3Cc%3E"),
+            "kept in normal form"
+        );
         let from_redis =
             NoticeRequest::parse(br#"{"kind":"updated","post_id":"13"}"#, 280, true).unwrap();
         assert_eq!(from_redis.post_id.map(|p| p.to_string()), Some("13".into()));
@@ -191,6 +203,18 @@ mod tests {
             ),
             (
                 br#"{"kind":"updated","url":"https://"}"#,
+                NoticeError::BadUrl,
+            ),
+            (
+                br#"{"kind":"updated","url":"/relative"}"#,
+                NoticeError::BadUrl,
+            ),
+            (
+                br#"{"kind":"updated","url":"https://exa mple.com/"}"#,
+                NoticeError::BadUrl,
+            ),
+            (
+                br#"{"kind":"updated","url":"ftp://example.com/"}"#,
                 NoticeError::BadUrl,
             ),
             (

@@ -120,6 +120,13 @@ fn verify_message(
     Ok(expiry)
 }
 
+/// Seconds since the Unix epoch: the clock tokens' expiries are read against.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 fn mac(secret: &str) -> HmacSha256 {
     // HMAC takes keys of any length; this cannot fail.
     HmacSha256::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!())

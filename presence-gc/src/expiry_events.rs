@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use presence_core::RedisStore;
+use presence_core::store::cluster_nodes;
 use rand::Rng;
 
-use crate::GcError;
+use crate::error::GcError;
 
 /// How long to wait for the probe key's expiry event.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -133,7 +134,11 @@ async fn key_served_by(
     node: &mut redis::aio::MultiplexedConnection,
 ) -> Result<String, redis::RedisError> {
     let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(node).await?;
-    let own_slots = own_slot_ranges(&nodes);
+    let own_slots = cluster_nodes::parse(&nodes)
+        .into_iter()
+        .find(cluster_nodes::ClusterNode::is_myself)
+        .map(|myself| myself.slots)
+        .unwrap_or_default();
     let token: u64 = rand::rng().random();
     for attempt in 0..256 {
         let key = store
@@ -152,37 +157,4 @@ async fn key_served_by(
         redis::ErrorKind::Client,
         "this master serves no slot a probe key could use",
     )))
-}
-
-/// The slot ranges of the `myself` line of `CLUSTER NODES`.
-fn own_slot_ranges(nodes: &str) -> Vec<std::ops::RangeInclusive<u16>> {
-    let Some(myself) = nodes.lines().find(|line| {
-        line.split_whitespace()
-            .nth(2)
-            .is_some_and(|flags| flags.split(',').any(|f| f == "myself"))
-    }) else {
-        return Vec::new();
-    };
-    myself
-        .split_whitespace()
-        .skip(8)
-        .filter_map(|range| {
-            let (start, end) = range.split_once('-').unwrap_or((range, range));
-            Some(start.parse().ok()?..=end.parse().ok()?)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn own_slots_are_read_from_the_myself_line() {
-        let nodes = "\
-67ed 127.0.0.1:30002@40002 master - 0 1 2 connected 5461-10922
-e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460 16000 [5461->-67ed]
-";
-        assert_eq!(own_slot_ranges(nodes), [0..=5460, 16000..=16000]);
-    }
 }

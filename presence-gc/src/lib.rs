@@ -3,6 +3,7 @@
 //! Two mechanisms through the core's reaper: an expiry-event listener, which is
 //! quick but can miss events, and a periodic reconciling sweep, which cannot.
 
+mod error;
 mod expiry_events;
 mod listener;
 mod metrics;
@@ -13,34 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use presence_core::reaper::Reaper;
-use presence_core::{Config, Keys, RedisStore, StoreError, systemd};
-use thiserror::Error;
+use presence_core::{Config, Keys, RedisStore, systemd};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::error::GcError;
 pub use crate::metrics::Metrics;
-
-#[derive(Debug, Error)]
-pub enum GcError {
-    #[error("presence-gc needs Redis: set redis.url (PRESENCE_REDIS__URL)")]
-    NoRedis,
-    #[error(
-        "Redis does not send key expiry events and presence-gc cannot turn them on: {why}. \
-         Configure notify-keyspace-events to include \"Ex\" (redis.conf: `notify-keyspace-events Ex`, \
-         or your provider's parameter for it)"
-    )]
-    ExpiryEventsOff { why: String },
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("metrics endpoint: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl From<redis::RedisError> for GcError {
-    fn from(error: redis::RedisError) -> Self {
-        GcError::Store(error.into())
-    }
-}
 
 /// Runs until `shutdown` resolves. Fails at start if Redis is missing or expiry
 /// events cannot be had; after that, Redis outages are waited out.

@@ -109,7 +109,7 @@ async fn listen(
     node: &redis::Client,
     address: &str,
     late: bool,
-) -> Result<(), crate::GcError> {
+) -> Result<(), crate::error::GcError> {
     let Listening {
         reaper,
         metrics,

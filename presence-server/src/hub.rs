@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::feeds::Feeds;
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
+use crate::process::Process;
 use crate::registry::{Session, Sessions};
 use crate::wire;
 use presence_core::maps::shrink_if_sparse;
@@ -158,31 +159,21 @@ struct Held {
     posts: Vec<(PostId, Role)>,
 }
 
-/// Where the process's parts meet the hub.
-pub struct Parts {
-    pub store: Arc<dyn Store>,
-    pub io: SocketIo,
-    pub sessions: Sessions,
-    pub feeds: Arc<Feeds>,
-    pub metrics: Arc<Metrics>,
-    pub resynced: Arc<Notify>,
-}
-
 impl Hub {
-    pub fn new(parts: Parts, config: &FanoutConfig, inbox: Inbox) -> Self {
-        let Parts {
-            store,
-            io,
-            sessions,
-            feeds,
-            metrics,
-            resynced,
-        } = parts;
+    /// The hub of `process`, writing to the sockets of `io`; `resynced` is
+    /// notified when announcements may have been lost.
+    pub fn new(
+        process: &Process,
+        io: SocketIo,
+        config: &FanoutConfig,
+        inbox: Inbox,
+        resynced: Arc<Notify>,
+    ) -> Self {
         Self {
-            store,
+            store: process.store.clone(),
             io,
-            sessions,
-            feeds,
+            sessions: process.sessions.clone(),
+            feeds: process.feeds.clone(),
             small_room: config.small_room,
             max_interval: Duration::from_millis(config.max_interval_ms),
             inbox,
@@ -190,7 +181,7 @@ impl Hub {
             dirty: HashSet::new(),
             held: HashMap::new(),
             errors: LogThrottle::default(),
-            metrics,
+            metrics: process.metrics.clone(),
             resynced,
         }
     }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::{HubHandle, ToHub};
 use crate::log_throttle::LogThrottle;
+use crate::process::Process;
 use crate::registry::Sessions;
 use crate::worker::Workers;
 
@@ -30,25 +31,30 @@ const RETRY_FAILED_EVERY: Duration = Duration::from_secs(1);
 /// few enough that a Redis that has just come back is not flooded.
 const REREGISTER_CONCURRENCY: usize = 64;
 
-/// What keep-alive works with.
-pub struct KeepAlive {
-    pub store: Arc<dyn Store>,
-    pub sessions: Sessions,
-    pub workers: Workers,
-    pub hub: HubHandle,
-    /// Notified when the changes channel reconnected: Redis may have restarted empty.
-    pub resynced: Arc<Notify>,
+/// Refreshes every `every`, and at once when `resynced` is notified (the changes
+/// channel reconnected: Redis may have restarted empty).
+pub fn run(
+    process: &Process,
+    every: Duration,
+    resynced: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send + 'static {
+    let store = process.store.clone();
+    let sessions = process.sessions.clone();
+    let workers = process.workers.clone();
+    let hub = process.hub.clone();
+    async move { keep_alive(store, sessions, workers, hub, every, resynced, shutdown).await }
 }
 
-/// Refreshes every `every`, and at once when a resync is notified.
-pub async fn run(keep_alive: KeepAlive, every: Duration, shutdown: CancellationToken) {
-    let KeepAlive {
-        store,
-        sessions,
-        workers,
-        hub,
-        resynced,
-    } = keep_alive;
+async fn keep_alive(
+    store: Arc<dyn Store>,
+    sessions: Sessions,
+    workers: Workers,
+    hub: HubHandle,
+    every: Duration,
+    resynced: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
     let errors = LogThrottle::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -14,6 +14,7 @@ mod keepalive;
 mod log_throttle;
 mod metrics;
 mod notices;
+mod process;
 mod registry;
 mod security;
 mod session;
@@ -29,19 +30,11 @@ use presence_core::{Config, Store, StoreError, systemd};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, Span};
 
-use crate::feeds::Feeds;
 use crate::http::AppState;
 use crate::hub::Hub;
-use crate::keepalive::KeepAlive;
-use crate::metrics::{MeteredStore, Metrics};
-use crate::registry::Sessions;
-use crate::security::Guard;
-use crate::socket::SocketParts;
-use crate::worker::Workers;
+use crate::process::Process;
 
 /// Sessions removed per store call at shutdown.
 const SHUTDOWN_BATCH: usize = 500;
@@ -60,126 +53,77 @@ pub enum ServerError {
 /// elsewhere, and returns.
 ///
 /// The flow: socket handlers record what each socket asks for in `sessions`;
-/// `workers` carry it to the store and report to the hub; the hub, hearing also
-/// the store's announcements, writes every count to the sockets.
+/// `workers` carry it to the store and report to the hub; the hub, hearing the
+/// store's announcements too, writes every count to the sockets.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let span = tracing::info_span!("presence", node = %config.node_name());
-    let metrics = Arc::new(Metrics::default());
-    let store = MeteredStore::wrap(presence_core::open_store(&config)?, metrics.clone());
-    let sessions = Sessions::new(config.security.max_posts_per_socket, metrics.clone());
     let (to_hub, hub_inbox) = hub::channel();
-    let workers = Workers::new(store.clone(), sessions.clone(), to_hub.clone());
-    let guard = Arc::new(Guard::new(&config.security, metrics.clone()));
-    let (socket_layer, io) = socket::layer(
-        &config,
-        SocketParts {
-            sessions: sessions.clone(),
-            workers: workers.clone(),
-            hub: to_hub.clone(),
-            metrics: metrics.clone(),
-            guard: guard.clone(),
-            span: span.clone(),
-        },
-    );
-    let feeds = Arc::new(Feeds::default());
+    let process = Process::open(&config, to_hub)?;
+    let (socket_layer, io) = socket::layer(&config, &process);
     let background = CancellationToken::new();
-    let state = AppState::new(
-        &config,
-        &store,
-        &metrics,
-        &feeds,
-        &guard,
-        &to_hub,
-        &background,
-    );
-    let app = http::app(state, socket_layer, &guard);
+    let state = AppState::new(&config, &process, &background);
+    let app = http::app(state, socket_layer, &process.guard);
+    // Announcements may have been lost (Redis restarted?): keep-alive checks at once.
     let resynced = Arc::new(Notify::new());
-    let hub_parts = hub::Parts {
-        store: store.clone(),
-        io: io.clone(),
-        sessions: sessions.clone(),
-        feeds,
-        metrics: metrics.clone(),
-        resynced: resynced.clone(),
-    };
-    let keep_alive = KeepAlive {
-        store: store.clone(),
-        sessions: sessions.clone(),
-        workers: workers.clone(),
-        hub: to_hub,
-        resynced,
-    };
-    let stop = || background.child_token();
+    let (fanout, refresh) = (&config.fanout, config.session_refresh_interval());
+    let hub = Hub::new(&process, io.clone(), fanout, hub_inbox, resynced.clone());
+    let store = &process.store;
     let tasks = [
-        spawn_in(
-            &span,
-            Hub::new(hub_parts, &config.fanout, hub_inbox).run(stop()),
-        ),
-        spawn_in(
-            &span,
-            keepalive::run(keep_alive, config.session_refresh_interval(), stop()),
-        ),
-        spawn_in(
-            &span,
-            notices::run(
-                store.clone(),
-                io.clone(),
-                (&config.notices).into(),
-                metrics.clone(),
-                stop(),
-            ),
-        ),
-        spawn_in(
-            &span,
-            history::run(store.clone(), Arc::new(config.dashboard.clone()), stop()),
-        ),
+        process.spawn(hub.run(background.child_token())),
+        process.spawn(keepalive::run(
+            &process,
+            refresh,
+            resynced,
+            background.child_token(),
+        )),
+        process.spawn(notices::run(
+            store.clone(),
+            io.clone(),
+            (&config.notices).into(),
+            process.metrics.clone(),
+            background.child_token(),
+        )),
+        process.spawn(history::run(
+            store.clone(),
+            Arc::new(config.dashboard.clone()),
+            background.child_token(),
+        )),
     ];
-
     let stop_http = CancellationToken::new();
-    let serving = http::serve(
-        listener,
-        app,
-        (&guard, &metrics),
-        &config,
-        stop_http.clone(),
-        &span,
-    )?;
-    spawn_in(
-        &span,
-        announce_ready(store.clone(), serving.address, stop()),
-    );
+    let serving = http::serve(listener, app, &process, &config, stop_http.clone())?;
+    process.spawn(announce_ready(
+        store.clone(),
+        serving.address,
+        background.child_token(),
+    ));
+
     shutdown.await;
     systemd::stopping();
-    tracing::info!(sessions = sessions.len(), "shutting down");
+    tracing::info!(sessions = process.sessions.len(), "shutting down");
     stop_http.cancel();
     // Stop pushing and refreshing first: nothing may touch the sockets or
     // re-register sessions while they are being removed.
     background.cancel();
     futures_util::future::join_all(tasks).await;
-    let deadline = Duration::from_secs(config.server.shutdown_timeout_secs);
-    drain(&*store, &sessions, &workers, &io, deadline).await;
+    let within = Duration::from_secs(config.server.shutdown_timeout_secs);
+    drain(&process, &io, within).await;
     serving.finish(Duration::from_secs(1)).await
-}
-
-fn spawn_in(span: &Span, task: impl Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
-    tokio::spawn(task.instrument(span.clone()))
 }
 
 /// Removes this process's sessions from the store in one step per batch (one
 /// announcement per post), then closes every transport so clients reconnect, with
 /// their backoff, to whichever server is left. Bounded by `within`: what is left
 /// then expires by TTL and gc reaps it.
-async fn drain(
-    store: &dyn Store,
-    sessions: &Sessions,
-    workers: &Workers,
-    io: &socketioxide::SocketIo,
-    within: Duration,
-) {
+async fn drain(process: &Process, io: &socketioxide::SocketIo, within: Duration) {
+    let Process {
+        store,
+        sessions,
+        workers,
+        ..
+    } = process;
     let started = tokio::time::Instant::now();
     let deadline = started + within;
     let removed = tokio::time::timeout_at(deadline, async {

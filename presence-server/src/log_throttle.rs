@@ -2,8 +2,8 @@
 //! Redis outage every socket event fails, and a log line per event would bury the
 //! one line an operator needs.
 
+use parking_lot::Mutex;
 use std::fmt::Display;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -17,10 +17,7 @@ impl LogThrottle {
     /// Logs `error` at warn level unless one was logged in the last interval; the
     /// next line says how many were suppressed meanwhile.
     pub fn warn(&self, error: &dyn Display, what: &str) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.state.lock();
         let now = Instant::now();
         match state.as_mut() {
             Some((since, suppressed)) if now.duration_since(*since) < INTERVAL => {

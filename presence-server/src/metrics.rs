@@ -25,6 +25,12 @@ pub struct OperationLabel {
     pub operation: &'static str,
 }
 
+/// Which limit refused something, for `presence_limited_total{limit}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabel {
+    pub limit: &'static str,
+}
+
 /// A map of per-post state, for `presence_local_posts{map}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MapLabel {
@@ -47,7 +53,7 @@ pub struct Metrics {
     pub pushes_coalesced: Counter,
     pub store_latency: Family<OperationLabel, Histogram>,
     pub store_errors: Family<OperationLabel, Counter>,
-    pub limited: Family<crate::security::LimitLabel, Counter>,
+    pub limited: Family<LimitLabel, Counter>,
     pub notices_delivered: Counter,
     pub event_streams: Gauge,
     pub local_posts: Family<MapLabel, Gauge>,
@@ -153,9 +159,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts something refused by the security or API limit `limit`.
     pub fn refused(&self, limit: &'static str) {
-        self.limited
-            .get_or_create(&crate::security::LimitLabel { limit })
-            .inc();
+        self.limited.get_or_create(&LimitLabel { limit }).inc();
     }
 
     /// Sets how many posts the map `map` holds.

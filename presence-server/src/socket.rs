@@ -20,6 +20,7 @@ use tracing::{Instrument, Span};
 use crate::budget::EventBudget;
 use crate::hub::{HubHandle, ToHub};
 use crate::metrics::Metrics;
+use crate::process::Process;
 use crate::registry::{Session, Sessions};
 use crate::security::Guard;
 use crate::session::WantError;
@@ -32,13 +33,13 @@ use crate::worker::Workers;
 const WS_READ_BUFFER: usize = 256;
 
 /// What the socket handlers need from the rest of the process.
-pub struct SocketParts {
-    pub sessions: Sessions,
-    pub workers: Workers,
-    pub hub: HubHandle,
-    pub metrics: Arc<Metrics>,
-    pub guard: Arc<Guard>,
-    pub span: Span,
+struct SocketParts {
+    sessions: Sessions,
+    workers: Workers,
+    hub: HubHandle,
+    metrics: Arc<Metrics>,
+    guard: Arc<Guard>,
+    span: Span,
 }
 
 /// What every connection's handlers share: one `Arc` per handler, so a reader's
@@ -49,7 +50,7 @@ struct Context {
 }
 
 /// Builds the Socket.IO layer with the handlers registered.
-pub fn layer(config: &Config, parts: SocketParts) -> (SocketIoLayer, SocketIo) {
+pub fn layer(config: &Config, process: &Process) -> (SocketIoLayer, SocketIo) {
     // One limit for every way in: a `viewing` is under 100 bytes, and the polling
     // transport may batch a few packets in one payload.
     let max_message = config.security.max_message_bytes;
@@ -70,7 +71,14 @@ pub fn layer(config: &Config, parts: SocketParts) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = builder.build_layer();
 
     let context = Arc::new(Context {
-        parts,
+        parts: SocketParts {
+            sessions: process.sessions.clone(),
+            workers: process.workers.clone(),
+            hub: process.hub.clone(),
+            metrics: process.metrics.clone(),
+            guard: process.guard.clone(),
+            span: process.span.clone(),
+        },
         max_watch_posts: config.security.max_watch_posts,
     });
     // Handlers are registered in a connect *middleware*: socketioxide runs it before

@@ -11,6 +11,7 @@
 
 pub mod binaries;
 pub mod client;
+pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod node;
@@ -22,6 +23,7 @@ pub mod server;
 
 pub use binaries::{GcProcess, ServerProcess};
 pub use client::Reader;
+pub use http::api;
 pub use redis_server::RedisServer;
 pub use server::{TestServer, spawn_server};
 

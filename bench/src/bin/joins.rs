@@ -20,10 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use presence_bench::redis_process::{RedisClusterProcess, RedisProcess};
 use presence_bench::zipf::Zipf;
 use presence_core::config::{RedisConfig, RedisMode};
 use presence_core::{Keys, PostId, RedisStore, SessionId, Store};
+use presence_tests::RedisServer;
+use presence_tests::redis_cluster::RedisCluster;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -51,18 +52,18 @@ async fn main() -> anyhow::Result<()> {
     // Kept alive (and killed on drop) for the whole run.
     let (_single, _cluster, config) = match args.cluster {
         None => {
-            let (redis, _) = RedisProcess::start().await?;
+            let redis = RedisServer::start();
             let config = RedisConfig {
-                url: redis.url.clone(),
+                url: redis.url(),
                 pool_size: args.pool,
                 ..RedisConfig::default()
             };
             (Some(redis), None, config)
         }
         Some(masters) => {
-            let cluster = RedisClusterProcess::start(masters).await?;
+            let cluster = RedisCluster::start(masters, 0);
             let config = RedisConfig {
-                url: cluster.url.clone(),
+                url: cluster.url(),
                 mode: RedisMode::Cluster,
                 ..RedisConfig::default()
             };
@@ -75,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             .map(|n| PostId::parse(&n.to_string()))
             .collect::<Result<_, _>>()?,
     );
-    let zipf = Arc::new(Zipf::new(args.posts, 1.0));
+    let zipf = Arc::new(Zipf::new(args.posts, 1.0)?);
     let moves = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.secs);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Parser;
 use presence_bench::client::{Client, Command, Shared};
 use presence_bench::hist::Hist;
@@ -126,8 +126,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let rss_idle = rss(&args.server_pid);
 
     // Fill up at --connect-rate.
-    let zipf = Zipf::new(args.posts, args.zipf);
-    let cold = Zipf::new(args.posts.saturating_sub(1).max(1), args.zipf);
+    let zipf = Zipf::new(args.posts, args.zipf).context("--zipf")?;
+    let cold = Zipf::new(args.posts.saturating_sub(1).max(1), args.zipf).context("--zipf")?;
     let mut rng = rand::rng();
     let mut commands = Vec::with_capacity(args.readers);
     let mut home = Vec::with_capacity(args.readers);
@@ -267,7 +267,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None
     };
 
-    if let Ok(Some(slow)) = tracker.slowest_update.lock().map(|slow| slow.clone()) {
+    let slowest = tracker.slowest_update.lock().clone();
+    if let Some(slow) = slowest {
         let sid = tracker.client_sid(slow.client);
         eprintln!(
             "slowest update: {:.0} ms, client {} on post index {} (showed {}, pushed {}), socket id {sid:?}",
@@ -278,8 +279,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             slow.count
         );
     }
-    let answer = tracker.answer.lock().map(|h| h.clone()).unwrap_or_default();
-    let update = tracker.update.lock().map(|h| h.clone()).unwrap_or_default();
+    let answer = tracker.answer.lock().clone();
+    let update = tracker.update.lock().clone();
     let per_conn = if open > 0 {
         (rss_loaded.saturating_sub(rss_idle)) as f64 / open as f64
     } else {

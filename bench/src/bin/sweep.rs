@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Parser;
-use presence_bench::redis_process::RedisProcess;
 use presence_core::config::RedisConfig;
 use presence_core::reaper::Reaper;
 use presence_core::{Keys, PostId, RedisStore, SessionId};
+use presence_tests::RedisServer;
 
 #[derive(Parser)]
 struct Args {
@@ -35,10 +35,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (redis, mut conn) = RedisProcess::start().await?;
+    let redis = RedisServer::start();
+    let mut conn = redis.connection().await;
     let store = RedisStore::connect(
         &RedisConfig {
-            url: redis.url.clone(),
+            url: redis.url(),
             ..RedisConfig::default()
         },
         Keys::default(),

@@ -19,7 +19,7 @@ use crate::notice::Notice;
 
 pub use self::memory::MemoryStore;
 pub(crate) use self::redis::Traffic;
-pub use self::redis::{ReapOutcome, RedisStore};
+pub use self::redis::{ReapOutcome, RedisStore, cluster_nodes};
 
 /// How many change announcements a slow listener may fall behind before it is told
 /// to resynchronise instead. Bounded so a flood cannot grow memory.

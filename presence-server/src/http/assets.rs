@@ -13,13 +13,8 @@ const ARCHIVE_PAGE: &str = include_str!("../../../embed/archive.html");
 /// A strong validator over the exact bytes served, so a browser revalidates with
 /// `If-None-Match` after `max-age` and pays 304s, not downloads.
 static EMBED_ETAG: LazyLock<HeaderValue> = LazyLock::new(|| {
-    // FNV-1a: tiny, stable across builds and platforms, plenty for a cache key.
-    let hash = EMBED_SCRIPT
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    HeaderValue::try_from(format!("\"{hash:016x}\""))
+    let hash = presence_core::fnv::fnv1a(EMBED_SCRIPT.as_bytes());
+    HeaderValue::try_from(format!("\"{hash:08x}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"embed\""))
 });
 

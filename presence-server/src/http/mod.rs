@@ -51,21 +51,17 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         config: &presence_core::Config,
-        store: &Arc<dyn Store>,
-        metrics: &Arc<Metrics>,
-        feeds: &Arc<Feeds>,
-        guard: &Arc<Guard>,
-        hub: &HubHandle,
+        process: &crate::process::Process,
         shutdown: &CancellationToken,
     ) -> Self {
         Self {
-            store: store.clone(),
-            metrics: metrics.clone(),
+            store: process.store.clone(),
+            metrics: process.metrics.clone(),
             max_batch_ids: config.server.max_batch_ids,
             notice_rules: (&config.notices).into(),
-            feeds: feeds.clone(),
-            hub: hub.clone(),
-            guard: guard.clone(),
+            feeds: process.feeds.clone(),
+            hub: process.hub.clone(),
+            guard: process.guard.clone(),
             dashboard: Arc::new(config.dashboard.clone()),
             shutdown: shutdown.child_token(),
         }

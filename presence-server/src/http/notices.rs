@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use presence_core::PostId;
 use presence_core::notice::NoticeRequest;
-use presence_core::signing;
+use presence_core::signing::{self, unix_now};
 use presence_core::store::Admission;
 use serde_json::{Value, json};
 
@@ -15,7 +15,6 @@ use super::auth::{self, same_secret};
 use super::client::ClientAddress;
 use super::{ApiError, AppState};
 use crate::notices;
-use crate::security::unix_now;
 
 /// The name wrong notice tokens are counted under in `presence_limited_total`.
 const WRONG_TOKEN: &str = "notices_auth";

@@ -34,10 +34,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
+use crate::process::Process;
 use crate::security::{Files, Guard, Lease, OpenFile, Room};
 
 /// How long a connection accepted within the file reserve may take to ask.
@@ -71,18 +72,16 @@ struct Server {
 pub fn serve(
     listener: TcpListener,
     app: Router,
-    parts: (&Arc<Guard>, &Arc<Metrics>),
+    process: &Process,
     config: &Config,
     stop: CancellationToken,
-    span: &Span,
 ) -> std::io::Result<Serving> {
-    let (guard, metrics) = parts;
     let address = listener.local_addr()?;
     let server = Arc::new(Server {
         app,
-        guard: guard.clone(),
+        guard: process.guard.clone(),
         files: Files::new(),
-        metrics: metrics.clone(),
+        metrics: process.metrics.clone(),
         head_timeout: Duration::from_secs(config.server.header_timeout_secs),
         over_budget: canned(
             StatusCode::TOO_MANY_REQUESTS,
@@ -100,13 +99,8 @@ pub fn serve(
         store = if config.uses_memory_store() { "memory" } else { "redis" },
         "presence-server listening"
     );
-    tokio::spawn(
-        server
-            .clone()
-            .recount(stop.clone())
-            .instrument(span.clone()),
-    );
-    let task = tokio::spawn(server.accept(listener, stop).instrument(span.clone()));
+    process.spawn(server.clone().recount(stop.clone()));
+    let task = process.spawn(server.accept(listener, stop));
     Ok(Serving { address, task })
 }
 

@@ -9,13 +9,11 @@ mod origin;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use presence_core::config::SecurityConfig;
 use presence_core::origin::OriginPolicy;
-use presence_core::signing::{self, TokenError};
+use presence_core::signing::{self, TokenError, unix_now};
 use presence_core::viewing::ViewingRequest;
-use prometheus_client::encoding::EncodeLabelSet;
 
 pub use self::client_ip::{client_address, client_ip, via_trusted_proxy};
 pub use self::connections::{AddressBudget, Lease};
@@ -23,12 +21,6 @@ pub use self::files::{Files, OpenFile, Room};
 pub use self::guesses::WrongGuesses;
 pub use self::origin::{cors, refuse_foreign_origins};
 use crate::metrics::Metrics;
-
-/// Which limit refused something, for `presence_limited_total{limit}`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct LimitLabel {
-    pub limit: &'static str,
-}
 
 /// Everything the handlers need to enforce the security settings.
 pub struct Guard {
@@ -82,11 +74,4 @@ impl Guard {
             Some(token) => signing::verify(&self.view_secret, &request.post, token, unix_now()),
         }
     }
-}
-
-/// Seconds since the Unix epoch, for token expiries.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }

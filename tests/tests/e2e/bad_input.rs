@@ -7,7 +7,7 @@ use presence_tests::{Reader, RedisServer, eventually, spawn_server};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::conformance::api;
+use presence_tests::api;
 
 #[tokio::test]
 async fn invalid_post_ids_get_an_error_and_write_nothing() {

@@ -12,7 +12,7 @@ use presence_tests::{GcProcess, Reader, ServerProcess, eventually};
 use redis::AsyncCommands;
 use serde_json::Value;
 
-use crate::conformance::api;
+use presence_tests::api;
 
 const GC_WAIT: Duration = Duration::from_secs(20);
 /// Long enough that a test can tell an event-driven reap from a sweep.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use presence_core::config::RedisConfig;
 use presence_core::{Keys, MemoryStore, PostId, RedisStore, SessionId, Store};
 use presence_tests::server::test_config;
-use presence_tests::{Reader, RedisServer, spawn_server};
+use presence_tests::{Reader, RedisServer, api, spawn_server};
 use serde_json::json;
 
 /// Short, so expiry tests are quick; above the minimum of 3 s the config allows
@@ -210,15 +210,6 @@ async fn three_and_two(url: &str) {
         assert_eq!(reader.count("13"), None, "readers of 7 get no counts of 13");
     }
     assert!(on_7[0].views("7").is_some(), "views are sent on viewing");
-}
-
-pub async fn api(url: &str, path: &str) -> serde_json::Value {
-    reqwest::get(format!("{url}{path}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -86,13 +86,13 @@ async fn an_expired_session_is_reaped_by_its_expiry_event() {
         Some(1),
         "the index follows"
     );
-    let stats = crate::conformance::api(&server.url(), "/api/stats").await;
+    let stats = presence_tests::api(&server.url(), "/api/stats").await;
     assert_eq!(
         (stats["viewers"].as_u64(), stats["posts"].as_u64()),
         (Some(1), Some(1)),
         "/api/stats after the reap"
     );
-    let top = crate::conformance::api(&server.url(), "/api/top").await;
+    let top = presence_tests::api(&server.url(), "/api/top").await;
     assert_eq!(
         top["posts"],
         serde_json::json!([{"post_id": "13", "viewers": 1}])

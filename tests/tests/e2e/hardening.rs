@@ -14,7 +14,7 @@ use presence_tests::{Reader, RedisServer, ServerProcess, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::conformance::api;
+use presence_tests::api;
 
 /// A TCP connection to `server` from the loopback address `from`.
 async fn connect_from(from: &str, server: &ServerProcess) -> std::io::Result<TcpStream> {

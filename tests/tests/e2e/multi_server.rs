@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess, eventually};
 use redis::AsyncCommands;
 
-use crate::conformance::api;
+use presence_tests::api;
 
 #[tokio::test]
 async fn readers_on_two_servers_see_every_join_and_leave() {

@@ -226,17 +226,10 @@ async fn post_from(from: &str, url: &str, authorization: &str, body: &str) -> re
         .unwrap()
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[tokio::test]
 async fn a_signed_notice_token_reaches_its_post_only_for_a_short_while() {
     use presence_core::PostId;
-    use presence_core::signing::sign_notice;
+    use presence_core::signing::{sign_notice, unix_now};
 
     let server = ServerProcess::start(&[("PRESENCE_NOTICES__TOKEN", TOKEN)]).await;
     let base = server.url();

@@ -12,7 +12,7 @@ use presence_tests::metrics::{sample, scrape};
 use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess, eventually};
 use redis::AsyncCommands;
 
-use crate::conformance::api;
+use presence_tests::api;
 
 #[test]
 fn systemd_units_pass_systemd_analyze_verify() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use presence_tests::{GcProcess, Reader, RedisServer, ServerProcess, eventually};
 
-use crate::conformance::api;
+use presence_tests::api;
 
 /// The ACL rule docs/security.md gives operators, word for word.
 const ACL_RULE: &str = "on >presence-pw ~* &* +@connection +evalsha +eval +script|load \

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use presence_core::PostId;
-use presence_core::signing::sign;
+use presence_core::signing::{sign, unix_now};
 use presence_tests::server::test_config;
 use presence_tests::{Reader, RedisServer, eventually, spawn_server};
 use redis::AsyncCommands;
@@ -13,16 +13,9 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::conformance::api;
+use presence_tests::api;
 
 const SECRET: &str = "a-long-shared-secret-for-tests";
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[tokio::test]
 async fn only_allowed_origins_may_connect_or_read() {

@@ -118,7 +118,7 @@ impl Backend {
                     .create_timeout(Some(CONNECT_TIMEOUT))
                     .recycle_timeout(Some(CONNECT_TIMEOUT))
                     .build()
-                    .map_err(|e| StoreError::Protocol(format!("cannot build the pool: {e}")))?;
+                    .map_err(|e| StoreError::PoolBuild(e.to_string()))?;
                 let shared = ConnectionManager::new_lazy_with_config(
                     client.clone(),
                     ConnectionManagerConfig::new()
@@ -156,9 +156,7 @@ impl Backend {
                     .get_or_try_init(|| async {
                         tokio::time::timeout(CONNECT_TIMEOUT, cluster.client.get_async_connection())
                             .await
-                            .map_err(|_| {
-                                StoreError::Protocol("no cluster node answered in time".into())
-                            })?
+                            .map_err(|_| StoreError::ClusterTimeout)?
                             .map_err(StoreError::from)
                     })
                     .await?;

@@ -8,9 +8,12 @@
 //! pipeline must stay in one slot).
 
 mod backend;
+pub mod cluster_nodes;
 mod listen;
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -71,6 +74,39 @@ pub enum ReapOutcome {
     Absent,
 }
 
+/// How often a script runs with a belief about a session before giving up: a
+/// session is in one post of a shard, so the second try, with the post Redis names,
+/// settles it; the third guards against a concurrent move.
+const BELIEF_TRIES: usize = 3;
+
+/// One try of a script run on a belief about where a session is recorded.
+enum Try<B, T> {
+    /// Done; the belief was right (or nothing was there).
+    Done(T),
+    /// The belief was wrong (Redis lost data, or a bug): Redis says this instead.
+    Instead(B),
+}
+
+/// Runs `attempt` on the caller's belief, then on what Redis says instead, at most
+/// [`BELIEF_TRIES`] times; `None` if it never settled. The scripts check each
+/// belief against the hash and change nothing on a wrong one, so a session is
+/// never counted twice.
+async fn correcting<B, T, Fut>(
+    mut belief: B,
+    mut attempt: impl FnMut(B) -> Fut,
+) -> Result<Option<T>, StoreError>
+where
+    Fut: Future<Output = Result<Try<B, T>, StoreError>>,
+{
+    for _ in 0..BELIEF_TRIES {
+        match attempt(belief).await? {
+            Try::Done(done) => return Ok(Some(done)),
+            Try::Instead(instead) => belief = instead,
+        }
+    }
+    Ok(None)
+}
+
 /// What [`RedisStore::resilient`] sends.
 #[derive(Clone, Copy)]
 enum Request<'a> {
@@ -94,9 +130,7 @@ impl RedisStore {
         session_ttl: Duration,
     ) -> Result<Self, StoreError> {
         if keys.is_cluster() != (config.mode == crate::config::RedisMode::Cluster) {
-            return Err(StoreError::Protocol(
-                "the key layout does not match redis.mode".into(),
-            ));
+            return Err(StoreError::LayoutMismatch);
         }
         let backend = Backend::open(config)?;
         let db = match &backend {
@@ -152,9 +186,10 @@ impl RedisStore {
                     .await?;
                 let seed =
                     backend::connection_info(urls.first().map(String::as_str).unwrap_or_default())?;
-                master_addresses(&nodes)
+                cluster_nodes::parse(&nodes)
                     .into_iter()
-                    .map(|(host, port)| {
+                    .filter(cluster_nodes::ClusterNode::is_live_master)
+                    .map(|cluster_nodes::ClusterNode { host, port, .. }| {
                         let addr = match seed.addr() {
                             redis::ConnectionAddr::TcpTls {
                                 insecure,
@@ -210,7 +245,7 @@ impl RedisStore {
             std::iter::repeat_with(|| None).take(items.len()).collect();
         for (indices, replies) in groups.iter().zip(replies) {
             if replies.len() != indices.len() {
-                return Err(StoreError::Protocol("a pipeline reply was short".into()));
+                return Err(StoreError::ShortReply);
             }
             for (&i, reply) in indices.iter().zip(replies) {
                 ordered[i] = Some(reply);
@@ -218,7 +253,7 @@ impl RedisStore {
         }
         ordered
             .into_iter()
-            .map(|reply| reply.ok_or_else(|| StoreError::Protocol("a reply is missing".into())))
+            .map(|reply| reply.ok_or(StoreError::ShortReply))
             .collect()
     }
 
@@ -327,9 +362,7 @@ impl RedisStore {
             .enumerate()
             .map(|(i, (_, post))| (i, post.clone()))
             .collect();
-        // A session can only be in one post of a shard, so a second round always
-        // settles it; the third is a guard against a concurrent move.
-        for _ in 0..3 {
+        for _ in 0..BELIEF_TRIES {
             if pending.is_empty() {
                 break;
             }
@@ -491,28 +524,6 @@ fn group_by_shard<T>(items: &[T], shard_of: impl Fn(&T) -> Shard) -> Vec<Vec<usi
     groups.into_values().collect()
 }
 
-/// (host, port) of every master that is not failing, from `CLUSTER NODES`.
-fn master_addresses(nodes: &str) -> Vec<(String, u16)> {
-    nodes
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let flags = fields.get(2)?;
-            let is_live_master = flags.split(',').any(|f| f == "master")
-                && !flags
-                    .split(',')
-                    .any(|f| f == "fail" || f == "fail?" || f == "noaddr");
-            if !is_live_master {
-                return None;
-            }
-            // ip:port@cport[,hostname]
-            let address = fields.get(1)?.split('@').next()?;
-            let (host, port) = address.rsplit_once(':')?;
-            Some((host.to_owned(), port.parse().ok()?))
-        })
-        .collect()
-}
-
 /// A history member, `<start>:<readers>`; anything else is skipped.
 fn parse_sample(member: &str) -> Option<Sample> {
     let (at, viewers) = member.split_once(':')?;
@@ -547,54 +558,61 @@ impl Store for RedisStore {
                 .map(|readers| (old.clone(), readers));
             believed = None;
         }
-        // The first try settles it unless our belief was wrong (Redis lost data, or
-        // a bug); the second uses what Redis says.
-        for _ in 0..3 {
+        let recorded = correcting(believed, |believed| async move {
             let (status, viewers, views, moved_from, readers_left) = self
                 .run_view(session, post, believed.as_ref(), count_view)
                 .await?;
-            if status == "ok" {
-                let moved = PostId::parse(&moved_from)
-                    .ok()
-                    .map(|from| (from, readers_left));
-                return Ok(Viewing {
-                    viewers,
-                    views,
-                    left: moved.or(left),
-                });
-            }
-            believed = PostId::parse(&moved_from).ok();
-        }
-        Err(StoreError::Protocol(format!(
-            "session {session} kept moving while recording a view"
-        )))
+            Ok(match status.as_str() {
+                "ok" => Try::Done((viewers, views, moved_from, readers_left)),
+                _ => Try::Instead(PostId::parse(&moved_from).ok()),
+            })
+        })
+        .await?;
+        let Some((viewers, views, moved_from, readers_left)) = recorded else {
+            return Err(StoreError::KeptMoving(session.clone()));
+        };
+        let moved = PostId::parse(&moved_from)
+            .ok()
+            .map(|from| (from, readers_left));
+        Ok(Viewing {
+            viewers,
+            views,
+            left: moved.or(left),
+        })
     }
 
     async fn leave(&self, session: &SessionId, post: &PostId) -> Result<Option<u64>, StoreError> {
-        let mut believed = post.clone();
-        let mut removed_any = false;
-        for _ in 0..3 {
-            let replies: Vec<LeaveReply> = self
-                .per_shard(
-                    Traffic::Event,
-                    std::slice::from_ref(&believed),
-                    |post| self.shared.keys.shard_of(post),
-                    |pipe, post| self.add_leave(pipe, session, post, "leave"),
-                )
-                .await?;
-            let Some((status, viewers, removed, other)) = replies.into_iter().next() else {
-                return Err(StoreError::Protocol("leave script returned nothing".into()));
-            };
-            removed_any |= removed == 1;
-            if status == "ok" {
-                return Ok(removed_any.then_some(viewers));
+        // Removed on a wrong try too (the script removes what it finds).
+        let removed_any = AtomicBool::new(false);
+        let left = correcting(post.clone(), |believed| {
+            let removed_any = &removed_any;
+            async move {
+                let replies: Vec<LeaveReply> = self
+                    .per_shard(
+                        Traffic::Event,
+                        std::slice::from_ref(&believed),
+                        |post| self.shared.keys.shard_of(post),
+                        |pipe, post| self.add_leave(pipe, session, post, "leave"),
+                    )
+                    .await?;
+                let Some((status, viewers, removed, other)) = replies.into_iter().next() else {
+                    return Err(StoreError::ShortReply);
+                };
+                if removed == 1 {
+                    removed_any.store(true, Ordering::Relaxed);
+                }
+                Ok(match (status.as_str(), PostId::parse(&other)) {
+                    ("ok", _) => Try::Done(Some(viewers)),
+                    // Redis names no other post: nothing is recorded anywhere.
+                    (_, Err(_)) => Try::Done(None),
+                    (_, Ok(other)) => Try::Instead(other),
+                })
             }
-            match PostId::parse(&other) {
-                Ok(other) => believed = other,
-                Err(_) => break,
-            }
-        }
-        Ok(None)
+        })
+        .await?;
+        Ok(left
+            .flatten()
+            .filter(|_| removed_any.load(Ordering::Relaxed)))
     }
 
     async fn leave_many(&self, sessions: &[(SessionId, PostId)]) -> Result<u64, StoreError> {
@@ -763,8 +781,7 @@ impl Store for RedisStore {
         dedupe: Option<&str>,
     ) -> Result<Admission, StoreError> {
         let keys = &self.shared.keys;
-        let payload = serde_json::to_string(notice)
-            .map_err(|e| StoreError::Protocol(format!("cannot encode a notice: {e}")))?;
+        let payload = serde_json::to_string(notice)?;
         let mut conn = self.connection(Traffic::Event).await?;
         let answer: String = self
             .shared
@@ -781,9 +798,7 @@ impl Store for RedisStore {
             "sent" => Ok(Admission::Sent),
             "rate_limited" => Ok(Admission::RateLimited),
             "duplicate" => Ok(Admission::Duplicate),
-            other => Err(StoreError::Protocol(format!(
-                "admit_notice answered {other:?}"
-            ))),
+            other => Err(StoreError::UnexpectedReply(other.to_owned())),
         }
     }
 
@@ -793,29 +808,5 @@ impl Store for RedisStore {
 
     fn notice_submissions(&self) -> broadcast::Receiver<String> {
         self.channels().submissions.subscribe()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_masters_are_read_from_cluster_nodes() {
-        let nodes = "\
-07c3 127.0.0.1:30004@40004 slave e7d1 0 1 4 connected
-67ed 127.0.0.1:30002@40002 master - 0 1 2 connected 5461-10922
-292f 127.0.0.1:30003@40003,redis-3 master - 0 1 3 connected 10923-16383
-e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
-9a1b 127.0.0.1:30005@40005 master,fail - 0 1 5 disconnected
-";
-        assert_eq!(
-            master_addresses(nodes),
-            [
-                ("127.0.0.1".to_owned(), 30002),
-                ("127.0.0.1".to_owned(), 30003),
-                ("127.0.0.1".to_owned(), 30001)
-            ]
-        );
     }
 }

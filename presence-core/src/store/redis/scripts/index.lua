@@ -1,4 +1,4 @@
--- Prepended to every script that changes a reader set (see redis.rs), so the
+-- Prepended to every script that changes a reader set (see store/redis/mod.rs), so the
 -- site-wide index is kept by the very step that changes a set and never drifts.
 --
 -- reindex(top, set, post): scores `post` in the index `top` with the size of its
