@@ -82,7 +82,7 @@ pub fn app(
     router(state)
         .layer(socket_layer)
         .layer(axum::middleware::from_fn_with_state(
-            guard.clone(),
+            leases::Sessions::new(guard.clone()),
             leases::lease_sessions,
         ))
         .layer(axum::middleware::map_request(detach_socket_request))

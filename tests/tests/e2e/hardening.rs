@@ -407,3 +407,37 @@ async fn watch_and_stream_churn_over_fresh_ids_leaves_no_per_post_state() {
         assert_eq!(sample(&metrics, "presence_connections"), Some(0.0));
     }
 }
+
+#[tokio::test]
+async fn an_upgrade_names_an_open_session_or_is_refused() {
+    let server = ServerProcess::start(&[]).await;
+    let upgrade = |sid: &str| {
+        format!(
+            "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: presence\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+    };
+    let answer_to = async |request: String| {
+        let mut stream = connect_from("127.0.0.7", &server).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = [0u8; 12];
+        stream.read_exact(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    // A session that was never opened: refused before any websocket exists.
+    assert_eq!(answer_to(upgrade("AAAAAAAAAAAAAAHs")).await, "HTTP/1.1 400");
+    // A real long-polling session upgrades, as socket.io-client's do.
+    let open = reqwest::get(format!(
+        "{}/socket.io/?EIO=4&transport=polling",
+        server.url()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let open: serde_json::Value = serde_json::from_str(open.trim_start_matches('0')).unwrap();
+    let sid = open["sid"].as_str().unwrap();
+    assert_eq!(answer_to(upgrade(sid)).await, "HTTP/1.1 101");
+}
