@@ -222,6 +222,19 @@ async fn top_and_stats_answer_bad_requests_clearly() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body, json!({"posts": [{"post_id": "5", "viewers": 2}]}));
     assert_eq!(site_stats(&server.url()).await, (3, 2));
+
+    // Every page with a popular list polls these: a CDN in front may share one
+    // answer a second among all of them.
+    for path in ["/api/top", "/api/stats"] {
+        let response = reqwest::get(format!("{}{path}", server.url()))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[reqwest::header::CACHE_CONTROL],
+            "public, max-age=1",
+            "{path}"
+        );
+    }
 }
 
 /// Off without a token (404); with one, a basic-auth challenge (401) until the
