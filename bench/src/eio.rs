@@ -12,7 +12,8 @@ pub enum Frame<'a> {
     Ping,
     /// Socket.IO `40{…}`: the namespace accepted us; only now may we emit.
     ConnectAck,
-    /// `42["viewers", postId, count]`.
+    /// `42["viewers", postId, count, views]` (servers before live views sent no
+    /// `views` argument; both forms are read, so old and new builds can be compared).
     Viewers(&'a str, u64),
     /// `42["views", postId, total]`: the direct answer to `viewing`, sent right
     /// after the sender's own `viewers`.
@@ -48,7 +49,10 @@ pub fn ack_sid(ack: &str) -> Option<&str> {
 }
 
 fn parse_event(event: &str) -> Option<Frame<'_>> {
-    let (name, post, count): (&str, &str, u64) = serde_json::from_str(event).ok()?;
+    let (name, post, count) = serde_json::from_str::<(&str, &str, u64, u64)>(event)
+        .map(|(name, post, count, _views)| (name, post, count))
+        .or_else(|_| serde_json::from_str::<(&str, &str, u64)>(event))
+        .ok()?;
     match name {
         "viewers" => Some(Frame::Viewers(post, count)),
         "views" => Some(Frame::Views(post, count)),
@@ -67,6 +71,10 @@ mod tests {
         assert_eq!(parse("40{\"sid\":\"y\"}"), Frame::ConnectAck);
         assert_eq!(ack_sid("40{\"sid\":\"y_Z-1\"}"), Some("y_Z-1"));
         assert_eq!(parse("42[\"viewers\",\"13\",5]"), Frame::Viewers("13", 5));
+        assert_eq!(
+            parse("42[\"viewers\",\"13\",5,120]"),
+            Frame::Viewers("13", 5)
+        );
         assert_eq!(parse("42[\"views\",\"13\",120]"), Frame::Views("13", 120));
         assert_eq!(parse("42[\"error\",{}]"), Frame::Other);
         assert_eq!(viewing("7"), "42[\"viewing\",\"7\"]");
