@@ -244,6 +244,7 @@ fn readme_txt_has_the_headers_wordpress_org_reads() {
         }
     }
     assert_eq!(header(&main, "Text Domain").as_deref(), Some("presence"));
+    assert_eq!(header(&main, "Domain Path").as_deref(), Some("/languages"));
 }
 
 #[test]

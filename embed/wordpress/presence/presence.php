@@ -7,6 +7,7 @@
  * Requires PHP:      7.2
  * License:           GPL-2.0-or-later
  * Text Domain:       presence
+ * Domain Path:       /languages
  *
  * @package Presence
  */
@@ -30,6 +31,8 @@ require_once __DIR__ . '/includes/loader.php';
 require_once __DIR__ . '/includes/blocks.php';
 require_once __DIR__ . '/includes/notices.php';
 require_once __DIR__ . '/includes/reading-now.php';
+require_once __DIR__ . '/includes/i18n.php';
+require_once __DIR__ . '/includes/privacy.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.

@@ -38,9 +38,10 @@ function presence_scripts( $handle = null, $src = '', $attrs = array() ) {
 }
 
 /**
- * Asks for presence.js on this page. On a single post (presence_current_post_id()) its tag
- * carries data-post-id, data-presence-idle and data-presence-token; elsewhere it only
- * watches the posts of the page's badges and counts nobody as a reader.
+ * Asks for presence.js on this page. Its tag carries the texts in the site's language
+ * (presence_embed_texts()); on a single post (presence_current_post_id()) also
+ * data-post-id, data-presence-idle and data-presence-token; elsewhere it only watches the
+ * posts of the page's badges and counts nobody as a reader.
  *
  * Kept from 1.x for themes that call it; `$in_footer` no longer matters (the loader is
  * always at the end of the page).
@@ -53,7 +54,7 @@ function presence_load_script( $in_footer = true ) {
 	if ( '' === presence_server_url() ) {
 		return false;
 	}
-	$attrs = array();
+	$attrs = presence_embed_texts();
 	$id    = presence_current_post_id();
 	if ( $id ) {
 		$attrs['data-post-id'] = (string) $id;
