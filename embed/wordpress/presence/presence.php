@@ -33,6 +33,7 @@ require_once __DIR__ . '/includes/notices.php';
 require_once __DIR__ . '/includes/reading-now.php';
 require_once __DIR__ . '/includes/i18n.php';
 require_once __DIR__ . '/includes/privacy.php';
+require_once __DIR__ . '/includes/settings-validation.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.
@@ -127,7 +128,7 @@ function presence_register_settings() {
 		'presence_server_url',
 		array(
 			'type'              => 'string',
-			'sanitize_callback' => 'presence_sanitize_server_url',
+			'sanitize_callback' => 'presence_validate_server_url',
 			'default'           => '',
 		)
 	);
@@ -136,7 +137,7 @@ function presence_register_settings() {
 		'presence_internal_url',
 		array(
 			'type'              => 'string',
-			'sanitize_callback' => 'presence_sanitize_server_url',
+			'sanitize_callback' => 'presence_validate_internal_url',
 			'default'           => '',
 		)
 	);
@@ -154,7 +155,7 @@ function presence_register_settings() {
 		'presence_idle_seconds',
 		array(
 			'type'              => 'integer',
-			'sanitize_callback' => 'presence_sanitize_idle',
+			'sanitize_callback' => 'presence_validate_idle',
 			'default'           => 0,
 		)
 	);
@@ -173,7 +174,7 @@ function presence_register_settings() {
 		'presence_token_hours',
 		array(
 			'type'              => 'integer',
-			'sanitize_callback' => 'presence_sanitize_token_hours',
+			'sanitize_callback' => 'presence_validate_token_hours',
 			'default'           => PRESENCE_TOKEN_HOURS,
 		)
 	);
