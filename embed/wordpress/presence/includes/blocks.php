@@ -80,7 +80,7 @@ function presence_is_editor_preview() {
  */
 function presence_readers_now_shown( $mark = false ) {
 	static $shown = false;
-	$was = $shown;
+	$was          = $shown;
 	if ( $mark ) {
 		$shown = true;
 	}
@@ -200,7 +200,8 @@ function presence_render_popular_now( $attributes = array(), $content = '', $blo
 	$inside = is_object( $block ) && function_exists( 'get_block_wrapper_attributes' );
 	if ( presence_is_editor_preview() ) {
 		$items = '';
-		for ( $i = 1; $i <= min( 3, $limit ); $i++ ) {
+		$shown = min( 3, $limit );
+		for ( $i = 1; $i <= $shown; $i++ ) {
 			/* translators: %d: a number, in an example list */
 			$items .= '<li><a href="#">' . esc_html( sprintf( __( 'A popular post %d', 'presence' ), $i ) ) . '</a> <span class="presence-badge">' . esc_html( str_replace( '{total}', (string) ( 5 - $i ), presence_popular_texts()['template'] ) ) . '</span></li>';
 		}
@@ -272,10 +273,10 @@ function presence_refresh_seconds( $admin ) {
  * content) in the templates that show a single post. The render callback draws nothing
  * for other posts or pages, so a template with a query loop stays clean.
  *
- * @param string[]                 $hooked   Block types hooked at this position.
- * @param string                   $position before / after / first_child / last_child.
- * @param string                   $anchor   The anchor block type.
- * @param WP_Block_Template|array  $context  The template, template part or pattern.
+ * @param string[]                $hooked   Block types hooked at this position.
+ * @param string                  $position before / after / first_child / last_child.
+ * @param string                  $anchor   The anchor block type.
+ * @param WP_Block_Template|array $context  The template, template part or pattern.
  * @return string[]
  */
 function presence_hooked_blocks( $hooked, $position, $anchor, $context ) {

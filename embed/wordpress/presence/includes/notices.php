@@ -264,13 +264,15 @@ function presence_notice_save_post( $post_id, $post ) {
 	if ( ! isset( $_POST['presence_notice_text'] ) ) {
 		return;
 	}
-	// One line of plain text: presence-server refuses control characters such as line breaks.
-	$text = sanitize_text_field( (string) preg_replace( '/\p{Cc}+/u', ' ', wp_unslash( $_POST['presence_notice_text'] ) ) );
+	// One line of plain text: sanitize_text_field() folds line breaks and tabs; presence-server
+	// refuses any other control character too.
+	$text = trim( (string) preg_replace( '/\p{Cc}+/u', ' ', sanitize_text_field( wp_unslash( $_POST['presence_notice_text'] ) ) ) );
 	$text = mb_substr( $text, 0, PRESENCE_NOTICE_MAX_CHARS ); // WordPress provides mb_substr without mbstring.
 	if ( '' === $text ) {
 		return;
 	}
-	$url    = isset( $_POST['presence_notice_url'] ) ? esc_url_raw( trim( wp_unslash( $_POST['presence_notice_url'] ) ), array( 'http', 'https' ) ) : '';
+	// A type="url" field: the browser strips surrounding whitespace; esc_url_raw() the rest.
+	$url    = isset( $_POST['presence_notice_url'] ) ? esc_url_raw( wp_unslash( $_POST['presence_notice_url'] ), array( 'http', 'https' ) ) : '';
 	$notice = array(
 		'kind' => 'text',
 		'text' => $text,
@@ -348,10 +350,10 @@ function presence_notice_editor_scripts( $hook_suffix ) {
 		'presence-notices',
 		plugins_url( 'assets/presence-notices.js', PRESENCE_FILE ) . '?ver=' . PRESENCE_VERSION,
 		array(
-			'data-post-id'         => (string) $post->ID,
-			'data-presence-take'   => 'presence/v1/posts/' . $post->ID . '/notices',
-			'data-presence-batch'  => (string) wp_json_encode( $batch ),
-			'data-presence-texts'  => (string) wp_json_encode( $texts ),
+			'data-post-id'        => (string) $post->ID,
+			'data-presence-take'  => 'presence/v1/posts/' . $post->ID . '/notices',
+			'data-presence-batch' => (string) wp_json_encode( $batch ),
+			'data-presence-texts' => (string) wp_json_encode( $texts ),
 		)
 	);
 }
