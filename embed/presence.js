@@ -62,6 +62,7 @@
     else if (e == 'notice') x && notice(x);
     else if (e == 'views') x == post && fill(e, P.views = n, x);
     else if (e == 'viewers') fill(e, counts[x] = x == post ? P.viewers = n : n, x);
+    P.on && P.on(a);
   }
 
   function watch() {
