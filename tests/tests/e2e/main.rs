@@ -26,3 +26,4 @@ mod setup;
 mod site;
 mod test_logs;
 mod wordpress;
+mod wordpress_site;
