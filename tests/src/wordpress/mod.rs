@@ -72,7 +72,7 @@ impl Version {
 }
 
 /// A published post: its id and its URL.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 pub struct Post {
     pub id: u64,
     pub link: String,
