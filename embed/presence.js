@@ -39,7 +39,7 @@
   }
 
   function notice(n) {
-    var u = n.kind == 'updated', t = n.text || u && 'This post was updated.', l = /^https?:/.test(n.url) && n.url, b;
+    var u = n.kind == 'updated', t = n.text || u && (at('presence-updated') || 'This post was updated.'), l = /^https?:/.test(n.url) && n.url, b;
     if (!t || seen[n.id] || at('presence-notices') == 'off') return;
     if (!bar) { // an empty live region first: new ones are not announced
       bar = add(d.body, 'div', '', 'position:fixed;inset:auto 0 0;z-index:9999');
@@ -50,9 +50,9 @@
     seen[n.id] = 1;
     bar.textContent = '';
     b = add(bar, 'div', t + ' ', 'padding:.5em 1em;font:15px system-ui;color-scheme:light dark;background:Canvas;color:CanvasText;border-top:1px solid');
-    if (u || l) add(b, 'a', u ? 'Reload' : 'More', 'color:inherit').href = l || d.URL.split('#')[0];
+    if (u || l) add(b, 'a', u ? at('presence-reload') || 'Reload' : at('presence-more') || 'More', 'color:inherit').href = l || d.URL.split('#')[0];
     b = add(b, 'button', '\u00d7', 'float:right;border:0;background:0;font-size:20px');
-    b.setAttribute('aria-label', 'Dismiss');
+    b.setAttribute('aria-label', at('presence-dismiss') || 'Dismiss');
     b.onclick = function () { bar.textContent = ''; };
   }
 
@@ -62,6 +62,7 @@
     else if (e == 'notice') x && notice(x);
     else if (e == 'views') x == post && fill(e, P.views = n, x);
     else if (e == 'viewers') fill(e, counts[x] = x == post ? P.viewers = n : n, x);
+    P.on && P.on(a);
   }
 
   function watch() {

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod server;
+pub mod wordpress;
 
 pub use binaries::{GcProcess, ServerProcess};
 pub use client::Reader;

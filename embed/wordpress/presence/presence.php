@@ -2,11 +2,12 @@
 /**
  * Plugin Name:       Presence
  * Description:       Shows readers how many other people are reading the same post right now, live, from a presence-server; lists the posts read right now; can send readers notices.
- * Version:           1.3.0
+ * Version:           2.0.0
  * Requires at least: 5.0
  * Requires PHP:      7.2
  * License:           GPL-2.0-or-later
  * Text Domain:       presence
+ * Domain Path:       /languages
  *
  * @package Presence
  */
@@ -15,15 +16,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'PRESENCE_VERSION', '1.3.0' );
+define( 'PRESENCE_VERSION', '2.0.0' );
+
+/** The plugin's main file, for plugins_url(). */
+define( 'PRESENCE_FILE', __FILE__ );
 
 /** Default lifetime of a signed view token, in hours. */
 define( 'PRESENCE_TOKEN_HOURS', 48 );
 
 require_once __DIR__ . '/includes/class-presence-widget.php';
+require_once __DIR__ . '/includes/class-presence-popular-widget.php';
 require_once __DIR__ . '/includes/sign-view.php';
+require_once __DIR__ . '/includes/loader.php';
+require_once __DIR__ . '/includes/blocks.php';
 require_once __DIR__ . '/includes/notices.php';
 require_once __DIR__ . '/includes/reading-now.php';
+require_once __DIR__ . '/includes/i18n.php';
+require_once __DIR__ . '/includes/privacy.php';
+require_once __DIR__ . '/includes/settings-validation.php';
 
 /**
  * The presence-server base URL without a trailing slash, or '' when not configured.
@@ -75,6 +85,29 @@ function presence_sanitize_signing_secret( $value ) {
 	return '' !== $secret ? $secret : (string) get_option( 'presence_signing_secret', '' );
 }
 
+/** Where the "Readers now" count goes by itself: under the title, after the content, or nowhere. */
+define( 'PRESENCE_PLACEMENTS', 'title,content,none' );
+
+/**
+ * Sanitizes the placement setting: title (default), content or none.
+ *
+ * @param mixed $value Submitted value.
+ * @return string
+ */
+function presence_sanitize_placement( $value ) {
+	$value = is_string( $value ) ? $value : '';
+	return in_array( $value, explode( ',', PRESENCE_PLACEMENTS ), true ) ? $value : 'title';
+}
+
+/**
+ * Where the "Readers now" count is placed by itself: 'title', 'content' or 'none'.
+ *
+ * @return string
+ */
+function presence_placement() {
+	return presence_sanitize_placement( get_option( 'presence_placement', 'title' ) );
+}
+
 /**
  * Sanitizes the token lifetime: whole hours up to 8760 (a year); 0 or nonsense = the default.
  *
@@ -95,7 +128,7 @@ function presence_register_settings() {
 		'presence_server_url',
 		array(
 			'type'              => 'string',
-			'sanitize_callback' => 'presence_sanitize_server_url',
+			'sanitize_callback' => 'presence_validate_server_url',
 			'default'           => '',
 		)
 	);
@@ -104,8 +137,17 @@ function presence_register_settings() {
 		'presence_internal_url',
 		array(
 			'type'              => 'string',
-			'sanitize_callback' => 'presence_sanitize_server_url',
+			'sanitize_callback' => 'presence_validate_internal_url',
 			'default'           => '',
+		)
+	);
+	register_setting(
+		'presence',
+		'presence_placement',
+		array(
+			'type'              => 'string',
+			'sanitize_callback' => 'presence_sanitize_placement',
+			'default'           => 'title',
 		)
 	);
 	register_setting(
@@ -113,7 +155,7 @@ function presence_register_settings() {
 		'presence_idle_seconds',
 		array(
 			'type'              => 'integer',
-			'sanitize_callback' => 'presence_sanitize_idle',
+			'sanitize_callback' => 'presence_validate_idle',
 			'default'           => 0,
 		)
 	);
@@ -132,7 +174,7 @@ function presence_register_settings() {
 		'presence_token_hours',
 		array(
 			'type'              => 'integer',
-			'sanitize_callback' => 'presence_sanitize_token_hours',
+			'sanitize_callback' => 'presence_validate_token_hours',
 			'default'           => PRESENCE_TOKEN_HOURS,
 		)
 	);
@@ -145,6 +187,14 @@ function presence_register_settings() {
 		'presence',
 		'presence_main',
 		array( 'label_for' => 'presence_server_url' )
+	);
+	add_settings_field(
+		'presence_placement',
+		__( 'Show the count', 'presence' ),
+		'presence_field_placement',
+		'presence',
+		'presence_main',
+		array( 'label_for' => 'presence_placement' )
 	);
 	add_settings_field(
 		'presence_internal_url',
@@ -189,7 +239,24 @@ function presence_field_server_url() {
 		'<input type="url" class="regular-text code" id="presence_server_url" name="presence_server_url" value="%s" placeholder="https://presence.example.com">',
 		esc_attr( presence_server_url() )
 	);
-	echo '<p class="description">' . esc_html__( 'Where presence-server runs. The plugin loads presence.js from there on single posts.', 'presence' ) . '</p>';
+	echo '<p class="description">' . esc_html__( 'Where presence-server runs, as browsers reach it. Pages load presence.js from there after they have loaded.', 'presence' ) . '</p>';
+}
+
+/**
+ * Renders the placement field.
+ */
+function presence_field_placement() {
+	$choices = array(
+		'title'   => __( 'Under the post title', 'presence' ),
+		'content' => __( 'After the post content', 'presence' ),
+		'none'    => __( 'Nowhere by itself (place the "Readers now" block, the shortcode or the widget)', 'presence' ),
+	);
+	echo '<select id="presence_placement" name="presence_placement">';
+	foreach ( $choices as $value => $label ) {
+		printf( '<option value="%s"%s>%s</option>', esc_attr( $value ), selected( presence_placement(), $value, false ), esc_html( $label ) );
+	}
+	echo '</select>';
+	echo '<p class="description">' . esc_html__( 'Where single posts show how many people read them now. Block themes on WordPress 6.4 and later get the "Readers now" block after the Post Title (or Post Content) block, which you can move or remove in the Site Editor; other themes get it at the start (or end) of the post content. Shown once per page: a "Readers now" block, shortcode or widget placed by hand takes its place.', 'presence' ) . '</p>';
 }
 
 /**
@@ -201,7 +268,7 @@ function presence_field_internal_url() {
 		esc_attr( untrailingslashit( (string) get_option( 'presence_internal_url', '' ) ) ),
 		esc_attr( '' !== presence_server_url() ? presence_server_url() : 'http://127.0.0.1:3000' )
 	);
-	echo '<p class="description">' . esc_html__( 'Optional. Where WordPress itself reaches presence-server for the "Reading now" column, the dashboard widget and the popular posts list, e.g. http://127.0.0.1:3000 when both run on one host. Empty: the Server URL above. Browsers always use the Server URL.', 'presence' ) . '</p>';
+	echo '<p class="description">' . esc_html__( 'Optional, for add-ons (presence_internal_url()): where WordPress itself would reach presence-server, e.g. http://127.0.0.1:3000 when both run on one host. The plugin itself never contacts presence-server from WordPress: every count, list and notice goes between the browser and the Server URL above.', 'presence' ) . '</p>';
 }
 
 /**
@@ -303,7 +370,7 @@ function presence_render_settings_page() {
 		return;
 	}
 	echo '<div class="wrap"><h1>' . esc_html( get_admin_page_title() ) . '</h1>';
-	echo '<p>' . esc_html__( 'Show readers how many other people are reading the same post right now. Place the count with the [presence_viewers] shortcode or the Presence widget; list the posts read right now with [presence_popular] or the Presence: popular right now widget.', 'presence' ) . '</p>';
+	echo '<p>' . esc_html__( 'Show readers how many people are reading the same post right now. The count appears on single posts by itself (see "Show the count"); the "Readers now" and "Popular now" blocks, the [presence_viewers] and [presence_popular] shortcodes and the widgets place it and the posts read right now anywhere else.', 'presence' ) . '</p>';
 	echo '<form action="' . esc_url( admin_url( 'options.php' ) ) . '" method="post">';
 	settings_fields( 'presence' );
 	do_settings_sections( 'presence' );
@@ -346,128 +413,10 @@ function presence_current_post_id() {
 }
 
 /**
- * Enqueues presence.js from the server on single posts (in the head: it connects early).
- */
-function presence_enqueue_script() {
-	if ( presence_current_post_id() ) {
-		presence_load_script( false );
-	}
-}
-add_action( 'wp_enqueue_scripts', 'presence_enqueue_script' );
-
-/**
- * Enqueues presence.js (no version query: the server sets cache headers), once per page.
- * Called late, while the page is built (a badge, the popular list), it goes in the footer.
- * On a page that is not a single post its tag has no data-post-id: it only watches the
- * posts of the page's badges and counts nobody as a reader.
- *
- * @param bool $in_footer Where the tag goes.
- * @return bool False when no server URL is set.
- */
-function presence_load_script( $in_footer = true ) {
-	if ( '' === presence_server_url() ) {
-		return false;
-	}
-	wp_enqueue_script( 'presence', presence_server_url() . '/presence.js', array(), null, $in_footer ); // phpcs:ignore WordPress.WP.EnqueuedResourceParameters.MissingVersion
-	return true;
-}
-
-/**
- * Adds async, and on single posts data-post-id, data-presence-idle and data-presence-token,
- * to the presence script tag.
- *
- * @param string $tag    The script tag.
- * @param string $handle Script handle.
- * @return string
- */
-function presence_script_tag( $tag, $handle ) {
-	if ( 'presence' !== $handle ) {
-		return $tag;
-	}
-	$id    = presence_current_post_id();
-	$attrs = '';
-	if ( $id ) {
-		$attrs = ' data-post-id="' . esc_attr( (string) $id ) . '"';
-		$idle  = (int) get_option( 'presence_idle_seconds', 0 );
-		if ( $idle > 0 ) {
-			$attrs .= ' data-presence-idle="' . esc_attr( (string) $idle ) . '"';
-		}
-		$token = presence_view_token( $id );
-		if ( '' !== $token ) {
-			$attrs .= ' data-presence-token="' . esc_attr( $token ) . '"';
-		}
-	}
-	if ( ! preg_match( '/<script[^>]*\sasync[\s=>]/', $tag ) ) {
-		$attrs = ' async' . $attrs;
-	}
-	return preg_replace( '/<script\b/', '<script' . $attrs, $tag, 1 );
-}
-add_filter( 'script_loader_tag', 'presence_script_tag', 10, 2 );
-
-/**
- * The element presence.js fills: a span with data-presence-viewers or data-presence-views.
- *
- * @param string $kind  'viewers' or 'views'.
- * @param array  $atts  template / one / zero / class.
- * @return string
- */
-function presence_element( $kind, $atts ) {
-	$html = '<span class="' . esc_attr( trim( 'presence-' . $kind . ' ' . $atts['class'] ) ) . '" data-presence-' . $kind . ' aria-live="polite"';
-	foreach ( array( 'template', 'one', 'zero' ) as $name ) {
-		if ( '' !== $atts[ $name ] ) {
-			$html .= ' data-presence-' . $name . '="' . esc_attr( $atts[ $name ] ) . '"';
-		}
-	}
-	return $html . '>&nbsp;</span>';
-}
-
-/**
- * [presence_viewers template="{n} others reading" one="1 other reader" zero="" class=""]
- *
- * @param array|string $atts Shortcode attributes.
- * @return string
- */
-function presence_viewers_shortcode( $atts ) {
-	return presence_count_shortcode( 'viewers', $atts );
-}
-add_shortcode( 'presence_viewers', 'presence_viewers_shortcode' );
-
-/**
- * [presence_views template="{n} views" one="1 view" class=""]
- *
- * @param array|string $atts Shortcode attributes.
- * @return string
- */
-function presence_views_shortcode( $atts ) {
-	return presence_count_shortcode( 'views', $atts );
-}
-
-/**
- * The element both shortcodes place: the same attributes for either count.
- *
- * @param string       $kind 'viewers' or 'views'.
- * @param array|string $atts Shortcode attributes.
- * @return string
- */
-function presence_count_shortcode( $kind, $atts ) {
-	$atts = shortcode_atts(
-		array(
-			'template' => '',
-			'one'      => '',
-			'zero'     => '',
-			'class'    => '',
-		),
-		$atts,
-		'presence_' . $kind
-	);
-	return presence_element( $kind, $atts );
-}
-add_shortcode( 'presence_views', 'presence_views_shortcode' );
-
-/**
- * Registers the widget.
+ * Registers the widgets.
  */
 function presence_register_widget() {
 	register_widget( 'Presence_Widget' );
+	register_widget( 'Presence_Popular_Widget' );
 }
 add_action( 'widgets_init', 'presence_register_widget' );

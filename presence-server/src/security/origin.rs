@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, Any, CorsLayer};
 
 use super::Guard;
 use crate::log_throttle::LogThrottle;
@@ -41,8 +41,13 @@ pub async fn refuse_foreign_origins(
 
 /// CORS for the API and the polling transport: any origin when no allowlist is
 /// configured, else exactly the allowed ones. No credentials: nothing uses cookies.
+/// Request headers are allowed by naming back the ones a preflight asks for, not
+/// with `*`: the wildcard does not cover `Authorization` (Fetch standard), which an
+/// editor's browser sends with a notice token (docs/notices.md).
 pub fn cors(guard: &Arc<Guard>) -> CorsLayer {
-    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(AllowHeaders::mirror_request());
     if guard.origins.allows_any() {
         return layer.allow_origin(Any);
     }

@@ -26,3 +26,5 @@ mod setup;
 mod site;
 mod test_logs;
 mod wordpress;
+mod wordpress_org;
+mod wordpress_site;

@@ -86,6 +86,30 @@ async fn only_allowed_origins_may_connect_or_read() {
             .get("access-control-allow-origin")
             .is_none()
     );
+    // An editor's browser sends a notice with a notice token: the preflight names
+    // Authorization itself, as `*` does not cover it.
+    let preflight = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/posts/13/notices", server.url()),
+        )
+        .header("Origin", "https://news.example.org")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    let allowed_headers = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed_headers.contains("authorization"),
+        "{allowed_headers:?}"
+    );
     server.shutdown().await;
 }
 

@@ -1,6 +1,7 @@
 <?php
 /**
- * Classic widget: "N others reading" (and optionally the all-time views) of the current post.
+ * Classic widget: "Readers now" (and optionally the all-time views) of the current post,
+ * the same markup as the block.
  *
  * @package Presence
  */
@@ -10,7 +11,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * Presence widget. Shows nothing where presence.js is not loaded (e.g. the home page).
+ * Presence widget. Shows nothing off single posts, and nothing when the page's count is
+ * already shown (once per page).
  */
 class Presence_Widget extends WP_Widget {
 
@@ -22,7 +24,7 @@ class Presence_Widget extends WP_Widget {
 			'presence_widget',
 			__( 'Presence: readers now', 'presence' ),
 			array(
-				'description'                 => __( 'How many other people are reading this post right now.', 'presence' ),
+				'description'                 => __( 'How many people are reading this post right now.', 'presence' ),
 				'customize_selective_refresh' => true,
 			)
 		);
@@ -35,27 +37,16 @@ class Presence_Widget extends WP_Widget {
 	 * @param array $instance Saved settings.
 	 */
 	public function widget( $args, $instance ) {
-		if ( ! presence_current_post_id() ) {
+		$html = presence_render_readers_now( array( 'showViews' => ! empty( $instance['show_views'] ) ) );
+		if ( '' === $html ) {
 			return;
 		}
 		$title = apply_filters( 'widget_title', isset( $instance['title'] ) ? $instance['title'] : '', $instance, $this->id_base );
-
 		echo $args['before_widget']; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- theme markup.
 		if ( '' !== $title ) {
 			echo $args['before_title'] . esc_html( $title ) . $args['after_title']; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- theme markup.
 		}
-		$none = array(
-			'template' => '',
-			'one'      => '',
-			'zero'     => '',
-			'class'    => '',
-		);
-		echo '<p class="presence-widget">';
-		echo presence_element( 'viewers', $none ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped inside.
-		if ( ! empty( $instance['show_views'] ) ) {
-			echo '<br>' . presence_element( 'views', $none ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped inside.
-		}
-		echo '</p>';
+		echo $html; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped inside.
 		echo $args['after_widget']; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- theme markup.
 	}
 

@@ -3,9 +3,16 @@
  * Live notices: messages pushed to everyone reading a post right now (docs/notices.md).
  *
  * With a "Notices token" (presence-server's notices.token) set:
- * - saving a published post whose content changed sends an "updated" notice (readers get
- *   "This post was updated." and a Reload link), in the background;
+ * - saving a published post whose title or content changed sends an "updated" notice
+ *   (readers get "This post was updated." and a Reload link), unless "Notify readers of
+ *   this update" was unticked for that save;
  * - the "Send a notice to current readers" box in the editor sends a "text" notice on save.
+ *
+ * WordPress never sends them itself, so a save never waits for presence-server: the save
+ * queues the notice in post meta, and the editor's browser sends it right after the save
+ * (the block editor asks presence/v1/posts/<id>/notices once the save and its meta boxes
+ * are done; the classic editor's page after the redirect carries it), with a notice token
+ * for that one post that WordPress signs and that expires in minutes (docs/notices.md).
  *
  * @package Presence
  */
@@ -82,7 +89,7 @@ function presence_field_notices_token() {
 	if ( $set ) {
 		echo ' <label><input type="checkbox" name="presence_notices_token[clear]" value="1"> ' . esc_html__( 'Remove the token', 'presence' ) . '</label>';
 	}
-	echo '<p class="description">' . esc_html__( 'The notices.token of presence-server. With a token, saving a published post whose content changed tells its current readers "This post was updated." with a Reload link, and the post editor gets a box to send them a short message. Without one, no notices are sent.', 'presence' ) . '</p>';
+	echo '<p class="description">' . esc_html__( 'The notices.token of presence-server. With a token, saving a published post whose content changed tells its current readers "This post was updated." with a Reload link, and the post editor gets a box to send them a short message. The editor\'s browser sends them after the save, with a token for that post valid for minutes; this token never leaves WordPress. Without one, no notices are sent.', 'presence' ) . '</p>';
 }
 
 /**
@@ -103,33 +110,78 @@ function presence_notices_apply( $post ) {
 		&& $post instanceof WP_Post && in_array( $post->post_type, $types, true );
 }
 
+/** How long a notice token handed to the editor's browser stays valid, in seconds. */
+define( 'PRESENCE_NOTICE_TOKEN_SECONDS', 600 );
+
+/** Queued notices older than this (seconds) are dropped instead of sent. */
+define( 'PRESENCE_NOTICE_QUEUE_SECONDS', 900 );
+
 /**
- * POSTs a notice to presence-server.
+ * Queues a notice for the editor's browser to send after the save.
  *
- * @param int   $post_id  The post whose readers get it; 0 for every reader of the site.
- * @param array $notice   array( 'kind' => 'updated'|'text', 'text' => …, 'url' => … ).
- * @param bool  $blocking False: send and return at once (the answer is not read).
- * @return array|WP_Error The wp_remote_post() result.
+ * @param int   $post_id The post whose readers get it.
+ * @param array $notice  array( 'kind' => 'updated'|'text', 'text' => …, 'url' => … ).
  */
-function presence_send_notice( $post_id, $notice, $blocking ) {
-	$path = $post_id ? '/api/posts/' . rawurlencode( (string) $post_id ) . '/notices' : '/api/notices';
-	return wp_remote_post(
-		presence_server_url() . $path,
-		array(
-			'timeout'  => $blocking ? 5 : 2,
-			'blocking' => $blocking,
-			'headers'  => array(
-				'Authorization' => 'Bearer ' . presence_notices_token(),
-				'Content-Type'  => 'application/json',
-			),
-			'body'     => wp_json_encode( $notice ),
-		)
+function presence_queue_notice( $post_id, $notice ) {
+	$queue = presence_notice_queue( $post_id );
+	foreach ( $queue as $item ) {
+		if ( $item['notice'] === $notice ) {
+			return; // The same notice is queued already.
+		}
+	}
+	$queue[] = array(
+		'notice' => $notice,
+		'time'   => time(),
+	);
+	update_post_meta( $post_id, '_presence_notice_pending', array_slice( $queue, -5 ) );
+}
+
+/**
+ * The notices queued for a post and not too old.
+ *
+ * @param int $post_id The post.
+ * @return array List of array( 'notice' => array, 'time' => int ).
+ */
+function presence_notice_queue( $post_id ) {
+	$queue = get_post_meta( $post_id, '_presence_notice_pending', true );
+	$fresh = array();
+	foreach ( is_array( $queue ) ? $queue : array() as $item ) {
+		if ( isset( $item['notice']['kind'], $item['time'] ) && $item['time'] > time() - PRESENCE_NOTICE_QUEUE_SECONDS ) {
+			$fresh[] = $item;
+		}
+	}
+	return $fresh;
+}
+
+/**
+ * Takes the queued notices of a post, for the editor's browser: the server URL, a notice
+ * token for the post, and the notices; null when there is nothing to send.
+ *
+ * @param int $post_id The post.
+ * @return array|null array( 'post' => id, 'server' => URL, 'auth' => 'Bearer …', 'notices' => list ).
+ */
+function presence_take_notices( $post_id ) {
+	$queue = presence_notice_queue( $post_id );
+	if ( ! metadata_exists( 'post', $post_id, '_presence_notice_pending' ) ) {
+		return null;
+	}
+	delete_post_meta( $post_id, '_presence_notice_pending' );
+	$post = get_post( $post_id );
+	if ( ! $queue || ! presence_notices_apply( $post ) || 'publish' !== $post->post_status ) {
+		return null;
+	}
+	$expiry = time() + PRESENCE_NOTICE_TOKEN_SECONDS;
+	return array(
+		'post'    => (string) (int) $post_id,
+		'server'  => presence_server_url(),
+		'auth'    => 'Bearer ' . presence_sign_notice( (int) $post_id, $expiry, presence_notices_token() ),
+		'notices' => wp_list_pluck( $queue, 'notice' ),
 	);
 }
 
 /**
- * On post_updated: a published post whose title or content changed sends an "updated"
- * notice, in the background. Autosaves, revisions and unchanged saves send nothing.
+ * On post_updated: a published post whose title or content changed queues an "updated"
+ * notice. Autosaves, revisions, unchanged saves and the first publication queue nothing.
  *
  * @param int     $post_id     The post ID.
  * @param WP_Post $post_after  The post as saved.
@@ -145,7 +197,7 @@ function presence_notice_post_updated( $post_id, $post_after, $post_before ) {
 	if ( $post_after->post_content === $post_before->post_content && $post_after->post_title === $post_before->post_title ) {
 		return;
 	}
-	presence_send_notice( $post_id, array( 'kind' => 'updated' ), false );
+	presence_queue_notice( $post_id, array( 'kind' => 'updated' ) );
 }
 add_action( 'post_updated', 'presence_notice_post_updated', 10, 3 );
 
@@ -163,12 +215,15 @@ function presence_notice_add_meta_box( $post_type, $post ) {
 add_action( 'add_meta_boxes', 'presence_notice_add_meta_box', 10, 2 );
 
 /**
- * Renders the box: a text (max 280 characters), an optional link, and the last answer.
+ * Renders the box: "Notify readers of this update" (ticked for every save), a text (max
+ * 280 characters) and an optional link.
  *
  * @param WP_Post $post The post.
  */
 function presence_notice_meta_box( $post ) {
 	wp_nonce_field( 'presence_notice_' . $post->ID, 'presence_notice_nonce' );
+	echo '<p><label><input type="checkbox" id="presence_notify" name="presence_notify" value="1" checked> ' . esc_html__( 'Notify readers of this update', 'presence' ) . '</label></p>';
+	echo '<p class="description">' . esc_html__( 'Readers of the published post are told "This post was updated." when you change its title or content. Untick for a typo fix.', 'presence' ) . '</p>';
 	echo '<p><label for="presence_notice_text">' . esc_html__( 'Message', 'presence' ) . '</label>';
 	printf(
 		'<textarea class="widefat" rows="3" id="presence_notice_text" name="presence_notice_text" maxlength="%d"></textarea></p>',
@@ -176,120 +231,130 @@ function presence_notice_meta_box( $post ) {
 	);
 	echo '<p><label for="presence_notice_url">' . esc_html__( 'Link (optional)', 'presence' ) . '</label>';
 	echo '<input type="url" class="widefat" id="presence_notice_url" name="presence_notice_url" value="" placeholder="https://"></p>';
-	echo '<p class="description">' . esc_html__( 'Sent when you save or update the post, to everyone reading it now; it shows at the bottom of their page. The same message is not sent twice in a row.', 'presence' ) . '</p>';
-	$last = get_post_meta( $post->ID, '_presence_notice_last', true );
-	if ( is_array( $last ) && isset( $last['time'], $last['message'] ) ) {
-		echo '<p>' . esc_html(
-			sprintf(
-				/* translators: 1: how long ago, 2: the result */
-				__( 'Last notice, %1$s ago: %2$s', 'presence' ),
-				human_time_diff( (int) $last['time'] ),
-				$last['message']
-			)
-		) . '</p>';
-	}
+	echo '<p class="description">' . esc_html__( 'Sent when you save or update the post, to everyone reading it now; it shows at the bottom of their page.', 'presence' ) . '</p>';
 }
 
 /**
- * On save_post: sends the box's message, if any, as a "text" notice and keeps the
- * server's answer for the admin notice (classic editor) and the box.
+ * On save_post, with the box's form: an unticked "Notify readers of this update" takes
+ * back the "updated" notice this save queued (the block editor saves the box after the
+ * post), and the box's message, if any, is queued as a "text" notice.
  *
  * @param int     $post_id The post ID.
  * @param WP_Post $post    The post.
  */
 function presence_notice_save_post( $post_id, $post ) {
-	if ( ! isset( $_POST['presence_notice_nonce'], $_POST['presence_notice_text'] )
+	if ( ! isset( $_POST['presence_notice_nonce'] )
 		|| ! wp_verify_nonce( sanitize_key( wp_unslash( $_POST['presence_notice_nonce'] ) ), 'presence_notice_' . $post_id ) ) {
 		return;
 	}
 	if ( ( defined( 'DOING_AUTOSAVE' ) && DOING_AUTOSAVE ) || wp_is_post_revision( $post_id ) || ! current_user_can( 'edit_post', $post_id ) || ! presence_notices_apply( $post ) ) {
 		return;
 	}
-	// One line of plain text: presence-server refuses control characters such as line breaks.
-	$text = sanitize_text_field( (string) preg_replace( '/\p{Cc}+/u', ' ', wp_unslash( $_POST['presence_notice_text'] ) ) );
+	$notify = ! empty( $_POST['presence_notify'] );
+	update_post_meta( $post_id, '_presence_notify', $notify ? '1' : '0' );
+	if ( ! $notify ) {
+		$queue = array();
+		foreach ( presence_notice_queue( $post_id ) as $item ) {
+			if ( 'updated' !== $item['notice']['kind'] ) {
+				$queue[] = $item;
+			}
+		}
+		update_post_meta( $post_id, '_presence_notice_pending', $queue );
+	}
+	if ( ! isset( $_POST['presence_notice_text'] ) ) {
+		return;
+	}
+	// One line of plain text: sanitize_text_field() folds line breaks and tabs; presence-server
+	// refuses any other control character too.
+	$text = trim( (string) preg_replace( '/\p{Cc}+/u', ' ', sanitize_text_field( wp_unslash( $_POST['presence_notice_text'] ) ) ) );
 	$text = mb_substr( $text, 0, PRESENCE_NOTICE_MAX_CHARS ); // WordPress provides mb_substr without mbstring.
 	if ( '' === $text ) {
 		return;
 	}
-	$url = isset( $_POST['presence_notice_url'] ) ? esc_url_raw( trim( wp_unslash( $_POST['presence_notice_url'] ) ), array( 'http', 'https' ) ) : '';
-	$url = preg_match( '#^https?://[^/]#i', $url ) ? $url : '';
-
+	// A type="url" field: the browser strips surrounding whitespace; esc_url_raw() the rest.
+	$url    = isset( $_POST['presence_notice_url'] ) ? esc_url_raw( wp_unslash( $_POST['presence_notice_url'] ), array( 'http', 'https' ) ) : '';
 	$notice = array(
 		'kind' => 'text',
 		'text' => $text,
 	);
-	if ( '' !== $url ) {
+	if ( preg_match( '#^https?://[^/]#i', $url ) ) {
 		$notice['url'] = $url;
 	}
-	// The block editor keeps the box's fields after saving: do not send the same notice again.
-	$hash = md5( $text . "\n" . $url );
-	$last = get_post_meta( $post_id, '_presence_notice_last', true );
-	if ( is_array( $last ) && isset( $last['hash'] ) && $last['hash'] === $hash && ! empty( $last['sent'] ) ) {
-		return;
-	}
-	$result = presence_notice_result( presence_send_notice( $post_id, $notice, true ) );
-	update_post_meta(
-		$post_id,
-		'_presence_notice_last',
-		array(
-			'hash'    => $hash,
-			'sent'    => $result['sent'],
-			'time'    => time(),
-			'message' => $result['message'],
-		)
-	);
-	set_transient( 'presence_notice_result_' . get_current_user_id(), $result, 60 );
+	presence_queue_notice( $post_id, $notice );
 }
 add_action( 'save_post', 'presence_notice_save_post', 10, 2 );
 
 /**
- * What presence-server answered, in words: array( 'sent' => bool, 'message' => string ).
- *
- * @param array|WP_Error $response The wp_remote_post() result.
- * @return array
+ * Registers POST presence/v1/posts/<id>/notices: takes the notices a save queued, for the
+ * block editor's browser to send (see presence_take_notices()).
  */
-function presence_notice_result( $response ) {
-	if ( is_wp_error( $response ) ) {
-		/* translators: %s: the error */
-		return array( 'sent' => false, 'message' => sprintf( __( 'not sent: presence-server did not answer (%s).', 'presence' ), $response->get_error_message() ) );
-	}
-	$status = (int) wp_remote_retrieve_response_code( $response );
-	$body   = json_decode( (string) wp_remote_retrieve_body( $response ), true );
-	$detail = is_array( $body ) && isset( $body['message'] ) && is_string( $body['message'] ) ? $body['message'] : '';
-	switch ( $status ) {
-		case 202:
-			return array( 'sent' => true, 'message' => __( 'sent to the current readers.', 'presence' ) );
-		case 401:
-			$why = __( 'presence-server refused the notices token; check it under Settings → Presence.', 'presence' );
-			break;
-		case 404:
-			$why = __( 'presence-server has no notices token configured (notices.token).', 'presence' );
-			break;
-		case 429:
-			$why = __( 'too many notices for now; try again in a minute.', 'presence' );
-			break;
-		default:
-			$why = '' !== $detail ? $detail : __( 'unexpected answer.', 'presence' );
-	}
-	/* translators: 1: HTTP status, 2: the reason */
-	return array( 'sent' => false, 'message' => sprintf( __( 'not sent (HTTP %1$d): %2$s', 'presence' ), $status, $why ) );
+function presence_register_notices_rest() {
+	register_rest_route(
+		'presence/v1',
+		'/posts/(?P<id>\d+)/notices',
+		array(
+			'methods'             => 'POST',
+			'callback'            => 'presence_rest_take_notices',
+			'permission_callback' => 'presence_rest_can_edit',
+		)
+	);
+}
+add_action( 'rest_api_init', 'presence_register_notices_rest' );
+
+/**
+ * Whether the current user may edit the post of the request.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return bool
+ */
+function presence_rest_can_edit( $request ) {
+	return current_user_can( 'edit_post', (int) $request['id'] );
 }
 
 /**
- * Shows the answer to the notice just sent (the classic editor; the block editor shows
- * it in the box once the page is reloaded).
+ * The REST answer: what presence_take_notices() gives, or { "notices": [] }.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return array
  */
-function presence_notice_admin_notice() {
-	$key    = 'presence_notice_result_' . get_current_user_id();
-	$result = get_transient( $key );
-	if ( ! is_array( $result ) || ! isset( $result['message'] ) ) {
+function presence_rest_take_notices( $request ) {
+	$batch = presence_take_notices( (int) $request['id'] );
+	return $batch ? $batch : array( 'notices' => array() );
+}
+
+/**
+ * On the post editor (block or classic): asks the loader for the notice script; in the
+ * classic editor, with the notices queued by the save that redirected here.
+ *
+ * @param string $hook_suffix The admin screen.
+ */
+function presence_notice_editor_scripts( $hook_suffix ) {
+	if ( ! in_array( $hook_suffix, array( 'post.php', 'post-new.php' ), true ) ) {
 		return;
 	}
-	delete_transient( $key );
-	printf(
-		'<div class="notice %s is-dismissible"><p>%s</p></div>',
-		esc_attr( empty( $result['sent'] ) ? 'notice-error' : 'notice-success' ),
-		esc_html( __( 'Notice to current readers:', 'presence' ) . ' ' . $result['message'] )
+	$post = get_post();
+	if ( ! $post || ! presence_notices_apply( $post ) || ! current_user_can( 'edit_post', $post->ID ) ) {
+		return;
+	}
+	// The block editor takes its notices over REST once a save and its meta boxes are done
+	// (its meta box save ends on a render of this page, which must not take them).
+	$block = function_exists( 'use_block_editor_for_post' ) && use_block_editor_for_post( $post );
+	$batch = $block ? null : presence_take_notices( $post->ID );
+	$texts = array(
+		'sent'   => __( 'Notice to current readers: sent.', 'presence' ),
+		/* translators: %s: why the notice was not sent */
+		'failed' => __( 'Notice to current readers: not sent (%s).', 'presence' ),
+		'silent' => __( 'presence-server did not answer', 'presence' ),
+	);
+	presence_scripts(
+		'presence-notices',
+		plugins_url( 'assets/presence-notices.js', PRESENCE_FILE ) . '?ver=' . PRESENCE_VERSION,
+		array(
+			'data-post-id'        => (string) $post->ID,
+			'data-presence-take'  => 'presence/v1/posts/' . $post->ID . '/notices',
+			'data-presence-batch' => (string) wp_json_encode( $batch ),
+			'data-presence-texts' => (string) wp_json_encode( $texts ),
+		)
 	);
 }
-add_action( 'admin_notices', 'presence_notice_admin_notice' );
+add_action( 'admin_enqueue_scripts', 'presence_notice_editor_scripts' );

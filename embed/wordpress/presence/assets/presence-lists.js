@@ -1,0 +1,230 @@
+/*! Presence: the "Popular now" lists and the dashboard's figures, filled in the browser. */
+/*
+ * Loaded by the plugin's inline loader after the page's `load` (see includes/loader.php),
+ * beside presence.js. Asks presence-server for /api/top (and /api/stats where the page has
+ * figures), and this site's REST route presence/v1/posts for the titles and links of the
+ * ids that are published posts here. Each list item carries a badge that presence.js
+ * watches over the page's one websocket, so counts are pushed as they change; through
+ * presence.js's hook (window.presence.on) this script keeps the items' order and
+ * data-presence-count in step, asks again when a listed post loses its last reader or the
+ * page's own post is not listed yet, and every data-presence-refresh seconds while the page
+ * is visible, for posts that start being read.
+ *
+ * Containers: [data-presence-top="<limit>"] with data-presence-template ("{total} reading"),
+ * data-presence-empty (said only when presence-server lists nobody reading at all),
+ * data-presence-error (admin screens: said when presence-server does not answer),
+ * data-presence-refresh (seconds). Figures: [data-presence-stats-viewers],
+ * [data-presence-stats-posts].
+ */
+( function ( w, d ) {
+	var me = d.currentScript;
+	if ( ! me || ! w.fetch || w.presenceLists ) {
+		return;
+	}
+	w.presenceLists = 1;
+	var server = me.getAttribute( 'data-presence-server' );
+	var rest = me.getAttribute( 'data-presence-posts' );
+	var own = me.getAttribute( 'data-post-id' );
+	var posts = {}; // id => { id, title, link }, or 0: not a published post of this site
+	var busy, again, soonT, hooked, tries = 0;
+
+	function all( q ) {
+		return Array.prototype.slice.call( d.querySelectorAll( q ) );
+	}
+
+	function get( url ) {
+		var ctl = w.AbortController && new AbortController();
+		var t = ctl && setTimeout( function () { ctl.abort(); }, 1e4 );
+		return fetch( url, { credentials: 'omit', signal: ctl && ctl.signal } ).then( function ( r ) {
+			clearTimeout( t );
+			if ( ! r.ok ) {
+				throw new Error( 'HTTP ' + r.status );
+			}
+			return r.json();
+		} );
+	}
+
+	function soon() {
+		soonT = soonT || setTimeout( function () {
+			soonT = 0;
+			refresh();
+		}, 1e3 );
+	}
+
+	function refresh() {
+		var lists = all( '[data-presence-top]' );
+		var figures = all( '[data-presence-stats-viewers],[data-presence-stats-posts]' ).length;
+		var max = 0;
+		hook();
+		if ( busy ) {
+			again = 1;
+			return;
+		}
+		if ( ! lists.length && ! figures ) {
+			return;
+		}
+		lists.forEach( function ( l ) {
+			max = Math.max( max, +l.getAttribute( 'data-presence-top' ) || 5 );
+		} );
+		busy = 1;
+		Promise.all( [
+			lists.length ? get( server + '/api/top?limit=' + Math.min( 100, 2 * max + 10 ) ) : null,
+			figures ? get( server + '/api/stats' ) : null
+		] ).then( function ( r ) {
+			var top = r[ 0 ] ? r[ 0 ].posts : [];
+			var need = [];
+			top.forEach( function ( p ) {
+				if ( ! ( p.post_id in posts ) ) {
+					if ( /^\d+$/.test( p.post_id ) ) {
+						need.push( p.post_id );
+					} else {
+						posts[ p.post_id ] = 0;
+					}
+				}
+			} );
+			var titles = need.length ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ) : null;
+			return Promise.resolve( titles ).then( function ( j ) {
+				need.forEach( function ( id ) {
+					posts[ id ] = 0;
+				} );
+				( j ? j.posts : [] ).forEach( function ( p ) {
+					posts[ p.id ] = p;
+				} );
+				show( lists, top, r[ 1 ] );
+			} );
+		} ).catch( function () {
+			all( '[data-presence-error]' ).forEach( function ( l ) {
+				l.textContent = '';
+				add( l, 'p', 'presence-error', l.getAttribute( 'data-presence-error' ) );
+				l.removeAttribute( 'data-presence-shown' );
+			} );
+		} ).then( function () {
+			busy = 0;
+			if ( again ) {
+				again = 0;
+				soon();
+			}
+		} );
+	}
+
+	function add( parent, tag, cls, text ) {
+		var e = d.createElement( tag );
+		e.className = cls;
+		e.textContent = text;
+		return parent.appendChild( e );
+	}
+
+	function show( lists, top, stats ) {
+		// The page's own reader is counted once presence.js has said `viewing`: until then,
+		// an answer without its post is older than the page, and never "nobody".
+		var stale = own && ! top.some( function ( p ) {
+			return p.post_id == own;
+		} );
+		lists.forEach( function ( l ) {
+			var items = top.filter( function ( p ) {
+				return posts[ p.post_id ];
+			} ).slice( 0, +l.getAttribute( 'data-presence-top' ) || 5 );
+			var tpl = l.getAttribute( 'data-presence-template' ) || '{total} reading';
+			var key = JSON.stringify( items );
+			if ( l.getAttribute( 'data-presence-shown' ) == key || ( ! items.length && stale ) ) {
+				return;
+			}
+			l.setAttribute( 'data-presence-shown', key );
+			l.textContent = '';
+			if ( ! items.length ) {
+				if ( ! top.length ) {
+					add( l, 'p', 'presence-popular-empty', l.getAttribute( 'data-presence-empty' ) || '' );
+				}
+				return;
+			}
+			var ol = add( l, 'ol', 'presence-popular-list', '' );
+			items.forEach( function ( p ) {
+				var li = add( ol, 'li', '', '' );
+				var a = add( li, 'a', '', posts[ p.post_id ].title );
+				li.setAttribute( 'data-post-id', p.post_id );
+				li.setAttribute( 'data-presence-count', p.viewers );
+				a.href = posts[ p.post_id ].link;
+				li.appendChild( d.createTextNode( ' ' ) );
+				var b = add( li, 'span', 'presence-badge', tpl.replace( /\{total\}|\{n\}/g, p.viewers.toLocaleString() ) );
+				b.setAttribute( 'data-presence-viewers', '' );
+				b.setAttribute( 'data-post-id', p.post_id );
+				b.setAttribute( 'data-presence-template', tpl.replace( /\{n\}/g, '{total}' ) );
+				if ( p.post_id == own ) {
+					// presence.js fills the page's own post like its own count: alone is "zero".
+					b.setAttribute( 'data-presence-zero', tpl.replace( /\{total\}|\{n\}/g, '1' ) );
+				}
+				b.setAttribute( 'data-presence-count', p.viewers );
+				b.setAttribute( 'aria-live', 'polite' );
+			} );
+		} );
+		if ( stats && ! ( own && ! stats.viewers ) ) {
+			[ [ 'viewers', stats.viewers ], [ 'posts', stats.posts ] ].forEach( function ( f ) {
+				all( '[data-presence-stats-' + f[ 0 ] + ']' ).forEach( function ( e ) {
+					e.textContent = ( +f[ 1 ] || 0 ).toLocaleString();
+					e.setAttribute( 'data-presence-count', +f[ 1 ] || 0 );
+				} );
+			} );
+		}
+	}
+
+	// Counts pushed over presence.js's socket: keep the items in step, in order.
+	function pushed( a ) {
+		var id = a[ 1 ];
+		var n = +a[ 2 ];
+		var items = all( '[data-presence-top] li[data-post-id]' ).filter( function ( li ) {
+			return li.getAttribute( 'data-post-id' ) == id;
+		} );
+		items.forEach( function ( li ) {
+			var ol = li.parentNode;
+			li.setAttribute( 'data-presence-count', n );
+			Array.prototype.slice.call( ol.children ).sort( function ( x, y ) {
+				var c = y.getAttribute( 'data-presence-count' ) - x.getAttribute( 'data-presence-count' );
+				return c || ( y.getAttribute( 'data-post-id' ) > x.getAttribute( 'data-post-id' ) ? 1 : -1 );
+			} ).forEach( function ( e ) {
+				ol.appendChild( e );
+			} );
+		} );
+		if ( ( items.length && n < 1 ) || ( id == own && ! items.length && n > 0 ) ) {
+			soon();
+		}
+	}
+
+	function hook() {
+		var p = w.presence;
+		if ( hooked || ! p ) {
+			return !! hooked;
+		}
+		var before = p.on;
+		hooked = 1;
+		p.on = function ( a ) {
+			if ( before ) {
+				before( a );
+			}
+			if ( a[ 0 ] == 'viewers' ) {
+				pushed( a );
+			}
+		};
+		return true;
+	}
+
+	// presence.js loads beside this script, possibly later: hook into it when it arrives.
+	var wait = setInterval( function () {
+		if ( hook() || ++tries > 240 ) {
+			clearInterval( wait );
+		}
+	}, 250 );
+	var every = Math.min.apply( null, all( '[data-presence-refresh]' ).map( function ( l ) {
+		return +l.getAttribute( 'data-presence-refresh' ) || 5;
+	} ).concat( [ 60 ] ) );
+	setInterval( function () {
+		if ( ! d.hidden ) {
+			refresh();
+		}
+	}, every * 1e3 );
+	d.addEventListener( 'visibilitychange', function () {
+		if ( ! d.hidden ) {
+			refresh();
+		}
+	} );
+	refresh();
+}( window, document ) );

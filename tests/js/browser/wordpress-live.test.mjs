@@ -1,0 +1,187 @@
+// "Live lists" (issue 16): the "Popular now" block on a page and the Dashboard widget's
+// figures match the live counts within 2 s of each change, and never say "Nobody is
+// reading" while someone is. Readers are socket.io-client sockets sending `viewing`, as
+// presence.js does. Also the admin Posts list's "Reading now" column, and its screenshot.
+// Env (besides wordpress.mjs's): PRESENCE_URL, POPULAR_URL (a page with the block), POSTS
+// (JSON [{id, link, title}], three posts), SHOT (the Posts list's file in tests/artifacts/).
+import path from 'node:path';
+import fs from 'node:fs';
+import { io } from 'socket.io-client';
+import { open, env, site, ARTIFACTS } from './wordpress.mjs';
+import { watchConsole } from './lib.mjs';
+
+const server = env('PRESENCE_URL').replace(/\/+$/, '');
+const posts = JSON.parse(env('POSTS'));
+const BOUND_MS = 2000;
+const failures = [];
+const latencies = [];
+const sockets = new Map(); // post id -> [socket]
+
+function connect(id) {
+  return new Promise((resolve, reject) => {
+    const socket = io(server, { forceNew: true, transports: ['websocket'] });
+    const timer = setTimeout(() => reject(new Error(`reader of ${id}: no connection in 10 s`)), 10000);
+    socket.on('connect', () => socket.emit('viewing', String(id)));
+    socket.once('viewers', () => { clearTimeout(timer); resolve(socket); });
+  });
+}
+
+/** Makes the readers of each post number `want[id]`. */
+async function readers(want) {
+  for (const { id } of posts) {
+    const list = sockets.get(id) ?? [];
+    while (list.length > (want[id] ?? 0)) list.pop().disconnect();
+    while (list.length < (want[id] ?? 0)) list.push(await connect(id));
+    sockets.set(id, list);
+  }
+}
+
+async function api(route) {
+  const r = await fetch(`${server}${route}`);
+  return r.json();
+}
+
+/** What the server says now: { stats, counts: {id: n} } for our posts. */
+async function live() {
+  const stats = await api('/api/stats');
+  const { posts: rows } = await api(`/api/posts?ids=${posts.map((p) => p.id).join(',')}`);
+  const counts = Object.fromEntries(rows.map((r) => [Number(r.post_id), r.viewers]));
+  return { stats, counts };
+}
+
+const popularState = (page) => page.evaluate(() => {
+  const box = document.querySelector('.presence-popular');
+  return {
+    text: box ? box.textContent.replace(/\s+/g, ' ').trim() : null,
+    items: [...document.querySelectorAll('.presence-popular li[data-post-id]')]
+      .map((li) => [Number(li.dataset.postId), Number(li.dataset.presenceCount)]),
+  };
+});
+
+const dashboardState = (page) => page.evaluate(() => {
+  const n = (sel) => { const el = document.querySelector(`#presence_dashboard ${sel}`); return el ? el.getAttribute('data-presence-count') : null; };
+  const box = document.querySelector('#presence_dashboard');
+  return {
+    viewers: n('[data-presence-stats-viewers]'),
+    posts: n('[data-presence-stats-posts]'),
+    text: box ? box.textContent.replace(/\s+/g, ' ').trim() : null,
+    items: [...document.querySelectorAll('#presence_dashboard li[data-post-id]')]
+      .map((li) => [Number(li.dataset.postId), Number(li.dataset.presenceCount)]),
+  };
+});
+
+/** Whether a list shows exactly our posts that have readers, with their counts. */
+function listMatches(items, counts) {
+  const ours = items.filter(([id]) => id in counts);
+  const want = Object.entries(counts).filter(([, n]) => n > 0).map(([id, n]) => [Number(id), n]);
+  const key = (l) => JSON.stringify([...l].sort((a, b) => a[0] - b[0]));
+  return key(ours) === key(want);
+}
+
+const { browser } = await open();
+const readerContext = await browser.newContext();
+const popular = await readerContext.newPage();
+const seen = watchConsole(popular, 'popular page');
+const adminContext = await browser.newContext({ storageState: env('WP_STATE'), viewport: { width: 1100, height: 700 } });
+const dashboard = await adminContext.newPage();
+const seenAdmin = watchConsole(dashboard, 'dashboard');
+
+/** Polls `state(page)` against the server's live answer until `matches`, at most
+ * BOUND_MS + 3 s; returns the ms it took (null: never). "Nobody is reading" shown while the
+ * server says someone reads counts as a failure once BOUND_MS has passed (before that the
+ * page may not have heard of the change yet), or from the start when `strict`. */
+async function follow(name, where, page, state, matches, strict = false) {
+  const started = Date.now();
+  let last;
+  while (Date.now() - started < BOUND_MS + 3000) {
+    const now = await live();
+    const seen = await state(page);
+    last = { now, seen };
+    const elapsed = Date.now() - started;
+    if (now.stats.viewers > 0 && /Nobody is reading/.test(seen.text ?? '') && (strict || elapsed > BOUND_MS)) {
+      failures.push(`${name}: the ${where} says "Nobody is reading" while ${now.stats.viewers} read, ${elapsed} ms after the change`);
+      return null;
+    }
+    if (matches(seen, now)) return elapsed;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  failures.push(`${name}: the ${where} did not match the live counts within ${BOUND_MS + 3000} ms (last seen ${JSON.stringify(last)})`);
+  return null;
+}
+
+const popularMatches = (p, now) => (now.stats.viewers === 0
+  ? /Nobody is reading/.test(p.text ?? '') && p.items.length === 0
+  : listMatches(p.items, now.counts));
+const dashboardMatches = (d, now) => d.viewers === String(now.stats.viewers)
+  && d.posts === String(now.stats.posts)
+  && (now.stats.viewers === 0 || listMatches(d.items, now.counts));
+
+/** After a change of readers: waits until the server has it, then until both pages show it. */
+async function stage(name, want) {
+  await readers(want);
+  for (let i = 0; i < 100; i++) {
+    const now = await live();
+    if (posts.every(({ id }) => (now.counts[id] ?? 0) === (want[id] ?? 0))) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const [p, d] = await Promise.all([
+    follow(name, 'popular block', popular, popularState, popularMatches),
+    follow(name, 'dashboard', dashboard, dashboardState, dashboardMatches),
+  ]);
+  report(name, { 'popular block': p, dashboard: d });
+}
+
+/** A page opened while people read: right from its load, never "Nobody is reading". */
+async function fresh(name) {
+  const page = await readerContext.newPage();
+  const seenFresh = watchConsole(page, name);
+  await page.goto(env('POPULAR_URL'), { waitUntil: 'load' });
+  const p = await follow(name, 'new popular page', page, popularState, popularMatches, true);
+  await page.close();
+  failures.push(...seenFresh.js);
+  report(name, { 'new popular page': p });
+}
+
+function report(name, times) {
+  console.log(`${name}: ${Object.entries(times).map(([k, v]) => `${k} matched after ${v} ms`).join(', ')}`);
+  for (const [where, ms] of Object.entries(times)) {
+    if (ms !== null && ms > BOUND_MS) failures.push(`${name}: the ${where} took ${ms} ms to match the live counts (bound ${BOUND_MS} ms)`);
+    if (ms !== null) latencies.push(ms);
+  }
+}
+
+try {
+  const [a, b, c] = posts.map((p) => p.id);
+  await popular.goto(env('POPULAR_URL'), { waitUntil: 'load' });
+  await dashboard.goto(`${site()}/wp-admin/index.php`, { waitUntil: 'load' });
+  await popular.waitForSelector('.presence-popular', { state: 'attached', timeout: 10000 });
+  await stage('3, 2 and 1 readers', { [a]: 3, [b]: 2, [c]: 1 });
+  await fresh('a popular page opened while 6 read');
+  await stage('two readers of the first leave', { [a]: 1, [b]: 2, [c]: 1 });
+  await stage('a reader of the third arrives', { [a]: 1, [b]: 2, [c]: 2 });
+
+  // The Posts list's column, with readers.
+  const list = await adminContext.newPage();
+  const seenList = watchConsole(list, 'posts list');
+  await list.goto(`${site()}/wp-admin/edit.php`, { waitUntil: 'load' });
+  for (const [id, n] of [[a, 1], [b, 2], [c, 2]]) {
+    await list.waitForSelector(`.column-presence_reading [data-presence-viewers][data-post-id="${id}"][data-presence-count="${n}"]`, { state: 'attached', timeout: 10000 })
+      .catch(() => failures.push(`posts list: post ${id} does not show ${n}`));
+  }
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await list.screenshot({ path: path.join(ARTIFACTS, env('SHOT')) });
+  failures.push(...seenList.js);
+
+  await stage('everyone leaves', {});
+  failures.push(...seen.js, ...seenAdmin.js);
+} catch (e) {
+  failures.push(e.stack);
+} finally {
+  for (const list of sockets.values()) for (const s of list) s.disconnect();
+  await browser.close();
+}
+if (failures.length) {
+  console.error(failures.join('\n'));
+  process.exit(1);
+}
+console.log(`live lists matched within ${Math.max(...latencies)} ms at most`);
