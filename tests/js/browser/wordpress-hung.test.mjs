@@ -4,7 +4,8 @@
 // Posts list's and the Dashboard's `load`, and 6 visitors arriving together at the post (the
 // slowest of them). Prints each figure's median per mode; fails when a page never fires
 // `load`, or when a hung median (all but the 6 visitors' slowest `load`, printed only)
-// stays more than MARGIN_MS over the baseline's.
+// stays more than MARGIN_MS over the baseline's (1 s for the 6 visitors' slowest first
+// byte: see MARGINS).
 // On a busy machine single loads vary by hundreds of ms, so when a median is over the bound
 // after RUNS rounds, RUNS more rounds are measured, up to MAX_RUNS: noise evens out, a real
 // cost (the issue measured 2 s per save, and pages that never fired `load`) stays.
@@ -93,12 +94,18 @@ async function measure(mode, round) {
   await Promise.all(six.map(({ context }) => context.close()));
 }
 
-/** The figures whose hung median is more than MARGIN_MS over the baseline's. */
+/** The figures whose hung median is more than their margin over the baseline's. */
 const PRINTED_ONLY = ['6 visitors together: slowest load'];
+// Six pages rendered at once on two cores: their slowest first byte varies by a second
+// between rounds whatever presence does (BENCHMARKS.md), so 100 ms would measure noise.
+// What it must catch costs more than a second: a visitor waiting on any PHP request to a
+// hung presence-server (WordPress raises every timeout under 1 s to 1 s).
+const MARGINS = { '6 visitors together: slowest 1st byte': Math.max(MARGIN_MS, 1000) };
+const margin = (name) => MARGINS[name] ?? MARGIN_MS;
 function over() {
   return Object.keys(figures.baseline)
     .filter((name) => !PRINTED_ONLY.includes(name))
-    .filter((name) => !(median(figures.hung[name] ?? []) - median(figures.baseline[name]) <= MARGIN_MS));
+    .filter((name) => !(median(figures.hung[name] ?? []) - median(figures.baseline[name]) <= margin(name)));
 }
 
 try {
@@ -131,7 +138,7 @@ for (const name of Object.keys(figures.baseline)) {
   const runsOf = (mode) => (figures[mode][name] ?? []).map(Math.round).join(' ');
   console.log(`  ${name.padEnd(36)} ${b.toFixed(0).padStart(6)} → ${h.toFixed(0).padStart(6)}  (${h >= b ? '+' : ''}${(h - b).toFixed(0)}; rounds: ${runsOf('baseline')} | ${runsOf('hung')})`);
 }
-for (const name of over()) failures.push(`${name}: median ${median(figures.hung[name] ?? []).toFixed(0)} ms with a hung server, ${median(figures.baseline[name]).toFixed(0)} ms without presence: more than ${MARGIN_MS} ms slower`);
+for (const name of over()) failures.push(`${name}: median ${median(figures.hung[name] ?? []).toFixed(0)} ms with a hung server, ${median(figures.baseline[name]).toFixed(0)} ms without presence: more than ${margin(name)} ms slower`);
 console.log(`requests to the hung server from visitors' pages: ${hungRequests}`);
 if (hungRequests === 0) failures.push('no page asked the hung server for anything: the hung rounds measured nothing');
 if (failures.length) {
