@@ -2,8 +2,11 @@
 // figures match the live counts within 2 s of each change, and never say "Nobody is
 // reading" while someone is. Readers are socket.io-client sockets sending `viewing`, as
 // presence.js does. Also the admin Posts list's "Reading now" column, and its screenshot.
-// Env (besides wordpress.mjs's): PRESENCE_URL, POPULAR_URL (a page with the block), POSTS
-// (JSON [{id, link, title}], three posts), SHOT (the Posts list's file in tests/artifacts/).
+// Also: a page (not a listable post) read while nobody reads a post, which the lists must
+// not call "Nobody is reading" (review M1).
+// Env (besides wordpress.mjs's): PRESENCE_URL, POPULAR_URL (a page with the block), PAGE_ID
+// (that page's id), POSTS (JSON [{id, link, title}], three posts), SHOT (the Posts list's
+// file in tests/artifacts/).
 import path from 'node:path';
 import fs from 'node:fs';
 import { io } from 'socket.io-client';
@@ -12,6 +15,7 @@ import { watchConsole } from './lib.mjs';
 
 const server = env('PRESENCE_URL').replace(/\/+$/, '');
 const posts = JSON.parse(env('POSTS'));
+const pageId = Number(env('PAGE_ID'));
 const BOUND_MS = 2000;
 const failures = [];
 const latencies = [];
@@ -28,7 +32,7 @@ function connect(id) {
 
 /** Makes the readers of each post number `want[id]`. */
 async function readers(want) {
-  for (const { id } of posts) {
+  for (const id of [...posts.map((p) => p.id), pageId]) {
     const list = sockets.get(id) ?? [];
     while (list.length > (want[id] ?? 0)) list.pop().disconnect();
     while (list.length < (want[id] ?? 0)) list.push(await connect(id));
@@ -41,12 +45,14 @@ async function api(route) {
   return r.json();
 }
 
-/** What the server says now: { stats, counts: {id: n} } for our posts. */
+/** What the server says now: { stats, counts: {id: n} } for our posts, and `page`: the
+ * readers of the page. */
 async function live() {
   const stats = await api('/api/stats');
-  const { posts: rows } = await api(`/api/posts?ids=${posts.map((p) => p.id).join(',')}`);
-  const counts = Object.fromEntries(rows.map((r) => [Number(r.post_id), r.viewers]));
-  return { stats, counts };
+  const { posts: rows } = await api(`/api/posts?ids=${[...posts.map((p) => p.id), pageId].join(',')}`);
+  const all = Object.fromEntries(rows.map((r) => [Number(r.post_id), r.viewers]));
+  const counts = Object.fromEntries(posts.map(({ id }) => [id, all[id] ?? 0]));
+  return { stats, counts, page: all[pageId] ?? 0 };
 }
 
 const popularState = (page) => page.evaluate(() => {
@@ -109,19 +115,21 @@ async function follow(name, where, page, state, matches, strict = false) {
   return null;
 }
 
+const nobody = (text) => /Nobody is reading/.test(text ?? '');
 const popularMatches = (p, now) => (now.stats.viewers === 0
-  ? /Nobody is reading/.test(p.text ?? '') && p.items.length === 0
-  : listMatches(p.items, now.counts));
+  ? nobody(p.text) && p.items.length === 0
+  : !nobody(p.text) && listMatches(p.items, now.counts));
 const dashboardMatches = (d, now) => d.viewers === String(now.stats.viewers)
   && d.posts === String(now.stats.posts)
-  && (now.stats.viewers === 0 || listMatches(d.items, now.counts));
+  && (now.stats.viewers === 0 || (!nobody(d.text) && listMatches(d.items, now.counts)));
 
 /** After a change of readers: waits until the server has it, then until both pages show it. */
 async function stage(name, want) {
   await readers(want);
   for (let i = 0; i < 100; i++) {
     const now = await live();
-    if (posts.every(({ id }) => (now.counts[id] ?? 0) === (want[id] ?? 0))) break;
+    if (posts.every(({ id }) => (now.counts[id] ?? 0) === (want[id] ?? 0))
+      && now.page === (want[pageId] ?? 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const [p, d] = await Promise.all([
@@ -173,6 +181,10 @@ try {
   failures.push(...seenList.js);
 
   await stage('everyone leaves', {});
+  // Someone reads, but nothing listable: the lists stop saying "Nobody is reading".
+  await stage('only a page is read', { [pageId]: 1 });
+  await fresh('a popular page opened while only a page is read');
+  await stage('the page reader leaves', {});
   failures.push(...seen.js, ...seenAdmin.js);
 } catch (e) {
   failures.push(e.stack);

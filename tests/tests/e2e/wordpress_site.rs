@@ -99,12 +99,14 @@ async fn story(version: Version) {
         .as_str()
         .expect("the page's link")
         .to_string();
+    let page_id = page[0][0]["id"].to_string();
     let output = wp
         .node(
             "browser/wordpress-live.test.mjs",
             &[
                 ("PRESENCE_URL", &server.url()),
                 ("POPULAR_URL", &popular_url),
+                ("PAGE_ID", &page_id),
                 ("POSTS", &serde_json::to_string(&posts).unwrap()),
                 ("SHOT", &format!("wordpress-{tag}-posts-list.png")),
             ],

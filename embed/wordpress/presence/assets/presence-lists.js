@@ -98,6 +98,13 @@
 				add( l, 'p', 'presence-error', l.getAttribute( 'data-presence-error' ) );
 				l.removeAttribute( 'data-presence-shown' );
 			} );
+			// No answer is no "nobody": an earlier empty state goes (the items stay).
+			lists.forEach( function ( l ) {
+				if ( l.querySelector( '.presence-popular-empty' ) ) {
+					l.textContent = '';
+					l.removeAttribute( 'data-presence-shown' );
+				}
+			} );
 		} ).then( function () {
 			busy = 0;
 			if ( again ) {
@@ -125,7 +132,9 @@
 				return posts[ p.post_id ];
 			} ).slice( 0, +l.getAttribute( 'data-presence-top' ) || 5 );
 			var tpl = l.getAttribute( 'data-presence-template' ) || '{total} reading';
-			var key = JSON.stringify( items );
+			// Three states: items; nobody reads anywhere ("Nobody…"); someone reads, but
+			// nothing listable here (a page, a draft, another site): an empty box.
+			var key = JSON.stringify( [ items, top.length > 0 ] );
 			if ( l.getAttribute( 'data-presence-shown' ) == key || ( ! items.length && stale ) ) {
 				return;
 			}
