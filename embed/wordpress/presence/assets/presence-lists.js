@@ -26,7 +26,7 @@
 	var rest = me.getAttribute( 'data-presence-posts' );
 	var own = me.getAttribute( 'data-post-id' );
 	var posts = {}; // id => { id, title, link }, or 0: not a published post of this site
-	var busy, again, soonT, hooked, tries = 0;
+	var busy, again, soonT, hooked, ownSeen, tries = 0;
 
 	function all( q ) {
 		return Array.prototype.slice.call( d.querySelectorAll( q ) );
@@ -127,6 +127,9 @@
 		var stale = own && ! top.some( function ( p ) {
 			return p.post_id == own;
 		} );
+		// Once an answer had the page's own post (listed here or not), or it is no post this
+		// site lists, its count changes need no new /api/top: pushes keep the badges live.
+		ownSeen = ownSeen || ! stale || posts[ own ] === 0;
 		lists.forEach( function ( l ) {
 			var items = top.filter( function ( p ) {
 				return posts[ p.post_id ];
@@ -176,6 +179,19 @@
 		}
 	}
 
+	// The smallest count a full list shows (Infinity: none is full, so a listable post with
+	// readers would be listed already).
+	function least() {
+		var m = Infinity;
+		all( '[data-presence-top]' ).forEach( function ( l ) {
+			var li = l.querySelectorAll( 'li[data-post-id]' );
+			if ( li.length && li.length >= ( +l.getAttribute( 'data-presence-top' ) || 5 ) ) {
+				m = Math.min( m, +li[ li.length - 1 ].getAttribute( 'data-presence-count' ) );
+			}
+		} );
+		return m;
+	}
+
 	// Counts pushed over presence.js's socket: keep the items in step, in order.
 	function pushed( a ) {
 		var id = a[ 1 ];
@@ -193,7 +209,9 @@
 				ol.appendChild( e );
 			} );
 		} );
-		if ( ( items.length && n < 1 ) || ( id == own && ! items.length && n > 0 ) ) {
+		// Asks again when a listed post loses its last reader, and once for the page's own
+		// post, which may enter the lists: not on every change of its count (review M2).
+		if ( ( items.length && n < 1 ) || ( id == own && ! items.length && n > 0 && ( ! ownSeen || ( posts[ own ] && n > least() ) ) ) ) {
 			soon();
 		}
 	}
