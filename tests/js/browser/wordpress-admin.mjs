@@ -6,6 +6,7 @@
 //   {do:"permalinks", structure:"/%postname%/"}   Settings → Permalinks
 //   {do:"theme", slug:"twentytwentyone"}          the theme's Activate link on Appearance → Themes
 //   {do:"publish", posts:[{title, content}]}      the REST API as the editor calls it
+//   {do:"visit", path:"/wp-admin/widgets.php"}    opens an admin screen, waits 2 s after load
 // Prints one JSON line: each step's result, in order.
 import { open, site, env, restNonce, rest } from './wordpress.mjs';
 
@@ -94,6 +95,12 @@ const actions = {
     const now = await page.locator('.theme.active').first().getAttribute('data-slug');
     if (now !== slug) throw new Error(`theme: ${now} is active, wanted ${slug}`);
     return { theme: now };
+  },
+
+  async visit({ path }) {
+    await go(path);
+    await page.waitForTimeout(2000);
+    return { path, title: await page.title() };
   },
 
   async publish({ posts, type = 'posts' }) {

@@ -56,6 +56,18 @@ async fn story(version: Version) {
         }
     }
 
+    // The block widgets editor of a classic theme (Twenty Twenty-One is active now) loads
+    // the blocks' editor script without WordPress's "wp-editor" warning (review M3).
+    let widgets = wp
+        .admin(serde_json::json!([{ "do": "visit", "path": "/wp-admin/widgets.php" }]))
+        .await;
+    println!("widgets screen: {}", widgets[0]);
+    let log = wp.debug_log();
+    assert!(
+        !log.contains("\"wp-editor\" script should not be enqueued"),
+        "the widgets editor warned about wp-editor:\n{log}"
+    );
+
     // A hung server against no presence at all (the plugin deactivated).
     let hung = HungServer::start();
     // One version measures at a time: two WordPress sites and their browsers at once

@@ -30,7 +30,11 @@ function presence_register_blocks() {
 		return;
 	}
 	$deps = array( 'wp-blocks', 'wp-element', 'wp-components', 'wp-i18n' );
-	foreach ( array( 'wp-block-editor', 'wp-editor', 'wp-server-side-render' ) as $handle ) {
+	// wp-block-editor where it exists (5.2+): wp-editor beside the widgets editor (5.8+)
+	// makes WordPress warn that it "should not be enqueued together with the new widgets
+	// editor". 5.0–5.1 have only wp-editor.
+	$editor = wp_script_is( 'wp-block-editor', 'registered' ) ? 'wp-block-editor' : 'wp-editor';
+	foreach ( array( $editor, 'wp-server-side-render' ) as $handle ) {
 		if ( wp_script_is( $handle, 'registered' ) ) {
 			$deps[] = $handle;
 		}
