@@ -88,6 +88,7 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
             { "do": "settings", "fields": { "presence_server_url": "javascript:alert(1)" } },
             { "do": "settings", "fields": { "presence_server_url": "ftp://127.0.0.1/" } },
             { "do": "settings", "fields": { "presence_idle_seconds": "-5" } },
+            { "do": "settings", "fields": { "presence_server_url": "ftp://127.0.0.1/<b>bold</b>" } },
         ]),
     )
     .await;
@@ -119,6 +120,16 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
         results[3]
     );
     assert_eq!(results[3]["values"]["presence_idle_seconds"], "0");
+    // The refused value is shown as text, its markup escaped (review S2): the error's text
+    // has the tags themselves, which it would not if the browser had parsed them.
+    assert!(
+        errors(&results[4])
+            .iter()
+            .any(|e| e.contains("\"ftp://127.0.0.1/<b>bold</b>\" is not an http:// or https:// URL")),
+        "the refused value with markup is shown escaped: {}",
+        results[4]
+    );
+    assert_eq!(results[4]["values"]["presence_server_url"], server.url());
 
     // The privacy policy guide (Settings → Privacy) carries the plugin's text.
     let privacy = steps(&wp, json!([{ "do": "privacy" }])).await;
