@@ -345,7 +345,7 @@ function presence_view_token( $post_id ) {
 		return '';
 	}
 	$expiry = ( intdiv( time(), HOUR_IN_SECONDS ) + 1 + presence_token_hours() ) * HOUR_IN_SECONDS;
-	return presence_sign_view( $post_id, $expiry, $secret );
+	return presence_sign_view( presence_post_key( $post_id ), $expiry, $secret );
 }
 
 /**
@@ -410,6 +410,37 @@ function presence_current_post_id() {
 	 * @param int  $id      The queried object ID.
 	 */
 	return apply_filters( 'presence_enabled', $enabled, $id ) && $id > 0 ? $id : 0;
+}
+
+/**
+ * What goes before a post's ID in the key presence-server counts it under: on a multisite
+ * network "<blog_id>-", so that the sites of a network (which share one presence-server,
+ * and whose post IDs overlap) never count each other's readers; on a single site nothing,
+ * so existing sites keep their keys. presence-server takes keys of 1–64 of A–Z a–z 0–9 _ -.
+ *
+ * @return string
+ */
+function presence_post_key_prefix() {
+	$prefix = is_multisite() ? get_current_blog_id() . '-' : '';
+	/**
+	 * Filters the prefix of this site's post keys on presence-server, e.g. "blog-a-" for two
+	 * single sites sharing one server. Letters, digits, _ and - only, at most 40.
+	 *
+	 * @param string $prefix Default "<blog_id>-" on multisite, "" on a single site.
+	 */
+	$prefix = (string) apply_filters( 'presence_post_key_prefix', $prefix );
+	return substr( (string) preg_replace( '/[^A-Za-z0-9_-]/', '', $prefix ), 0, 40 );
+}
+
+/**
+ * The key presence-server counts a post under: its ID, after presence_post_key_prefix().
+ * Pages send it as data-post-id; view and notice tokens are signed for it.
+ *
+ * @param int $post_id The post ID.
+ * @return string
+ */
+function presence_post_key( $post_id ) {
+	return presence_post_key_prefix() . (int) $post_id;
 }
 
 /**

@@ -205,7 +205,7 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
 
 #[tokio::test]
 async fn on_a_multisite_network_activation_works_and_uninstall_leaves_nothing_on_any_site() {
-    let server = ServerProcess::start(&[]).await;
+    let server = ServerProcess::start(&[("PRESENCE_NOTICES__TOKEN", NOTICES_TOKEN)]).await;
     let wp = WordPress::start(Version::Debian).await;
     make_network(&wp);
     // The network's cookies are named after its address: log in again.
@@ -241,6 +241,27 @@ echo wp_json_encode( array( 'site' => $site, 'post' => $post, 'link' => get_perm
         html.contains("wp-block-presence-readers-now") && html.contains("presence-loader"),
         "the network-activated plugin shows the count on the second site ({link}):\n{}",
         &html[..html.len().min(3000)]
+    );
+    // Review S1: the sites of a network share one presence-server and their post ids
+    // overlap, so a post is counted under "<blog_id>-<post_id>"; readers of the second
+    // site's post are counted, and get its notices, under that key.
+    let key = format!("{}-{}", second["site"], second["post"]);
+    assert!(
+        html.contains(&format!("\"data-post-id\":\"{key}\"")),
+        "the second site's post is counted as {key} ({link}):\n{}",
+        &html[html.find("presence-loader").unwrap_or(0)..]
+    );
+    let reader = steps(
+        &wp,
+        json!([{ "do": "reader", "url": link, "server": server.url(), "token": NOTICES_TOKEN, "post": key }]),
+    )
+    .await;
+    println!("reader of {key}: {}", reader[0]);
+    assert_eq!(reader[0]["two"], "2 people reading", "{}", reader[0]);
+    assert_eq!(
+        reader[0]["updated"]["text"], "This post was updated.",
+        "the notice for {key} reached its reader: {}",
+        reader[0]
     );
 
     for site in [1, second["site"].as_u64().unwrap()] {

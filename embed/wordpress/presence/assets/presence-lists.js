@@ -25,7 +25,10 @@
 	var server = me.getAttribute( 'data-presence-server' );
 	var rest = me.getAttribute( 'data-presence-posts' );
 	var own = me.getAttribute( 'data-post-id' );
-	var posts = {}; // id => { id, title, link }, or 0: not a published post of this site
+	// This site's keys on presence-server: "<blog_id>-<post id>" on multisite, the bare id
+	// on a single site (data-presence-prefix "").
+	var prefix = me.getAttribute( 'data-presence-prefix' ) || '';
+	var posts = {}; // key => { id, title, link }, or 0: not a published post of this site
 	var busy, again, soonT, hooked, ownSeen, tries = 0;
 
 	function all( q ) {
@@ -74,21 +77,23 @@
 			var top = r[ 0 ] ? r[ 0 ].posts : [];
 			var need = [];
 			top.forEach( function ( p ) {
-				if ( ! ( p.post_id in posts ) ) {
-					if ( /^\d+$/.test( p.post_id ) ) {
-						need.push( p.post_id );
+				var k = String( p.post_id );
+				var id = k.slice( prefix.length );
+				if ( ! ( k in posts ) ) {
+					if ( k.slice( 0, prefix.length ) === prefix && /^\d+$/.test( id ) ) {
+						need.push( id );
 					} else {
-						posts[ p.post_id ] = 0;
+						posts[ k ] = 0;
 					}
 				}
 			} );
 			var titles = need.length ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ) : null;
 			return Promise.resolve( titles ).then( function ( j ) {
 				need.forEach( function ( id ) {
-					posts[ id ] = 0;
+					posts[ prefix + id ] = 0;
 				} );
 				( j ? j.posts : [] ).forEach( function ( p ) {
-					posts[ p.id ] = p;
+					posts[ prefix + p.id ] = p;
 				} );
 				show( lists, top, r[ 1 ] );
 			} );

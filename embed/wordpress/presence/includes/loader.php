@@ -57,7 +57,7 @@ function presence_load_script( $in_footer = true ) {
 	$attrs = presence_embed_texts();
 	$id    = presence_current_post_id();
 	if ( $id ) {
-		$attrs['data-post-id'] = (string) $id;
+		$attrs['data-post-id'] = presence_post_key( $id );
 		$idle                  = (int) get_option( 'presence_idle_seconds', 0 );
 		if ( $idle > 0 ) {
 			$attrs['data-presence-idle'] = (string) $idle;
@@ -85,9 +85,10 @@ function presence_load_lists() {
 	$attrs = array(
 		'data-presence-server' => presence_server_url(),
 		'data-presence-posts'  => rest_url( 'presence/v1/posts' ),
+		'data-presence-prefix' => presence_post_key_prefix(),
 	);
 	if ( presence_current_post_id() ) {
-		$attrs['data-post-id'] = (string) presence_current_post_id();
+		$attrs['data-post-id'] = presence_post_key( presence_current_post_id() );
 	}
 	presence_scripts( 'presence-lists', plugins_url( 'assets/presence-lists.js', PRESENCE_FILE ) . '?ver=' . PRESENCE_VERSION, $attrs );
 	return true;

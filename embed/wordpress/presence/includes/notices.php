@@ -172,9 +172,9 @@ function presence_take_notices( $post_id ) {
 	}
 	$expiry = time() + PRESENCE_NOTICE_TOKEN_SECONDS;
 	return array(
-		'post'    => (string) (int) $post_id,
+		'post'    => presence_post_key( $post_id ),
 		'server'  => presence_server_url(),
-		'auth'    => 'Bearer ' . presence_sign_notice( (int) $post_id, $expiry, presence_notices_token() ),
+		'auth'    => 'Bearer ' . presence_sign_notice( presence_post_key( $post_id ), $expiry, presence_notices_token() ),
 		'notices' => wp_list_pluck( $queue, 'notice' ),
 	);
 }

@@ -125,7 +125,7 @@ function presence_badge_html( $post_id, $texts = array() ) {
 		),
 		$texts
 	);
-	$html  = '<span class="' . esc_attr( $texts['class'] ) . '" data-presence-viewers data-post-id="' . esc_attr( (string) (int) $post_id ) . '"';
+	$html  = '<span class="' . esc_attr( $texts['class'] ) . '" data-presence-viewers data-post-id="' . esc_attr( presence_post_key( $post_id ) ) . '"';
 	foreach ( array( 'template', 'one', 'zero' ) as $name ) {
 		if ( '' !== $texts[ $name ] ) {
 			$html .= ' data-presence-' . $name . '="' . esc_attr( $texts[ $name ] ) . '"';
