@@ -9,10 +9,12 @@
  *
  * Placement (Settings → Presence, "Show the count"):
  * - block themes on WordPress 6.4+: Block Hooks put "Readers now" after core/post-title
- *   (or core/post-content) in the single-post templates; it can be moved or removed in
- *   the Site Editor;
- * - other themes (and block themes before 6.4): the_content, at the start or the end.
- * Whatever the route, the count of the page's post is shown once per page.
+ *   (or core/post-content) in the templates that can show a single post; it can be moved
+ *   or removed in the Site Editor;
+ * - other themes, and block templates that do not render it (before 6.4, templates edited
+ *   in the Site Editor on 6.4): the_content, at the start or the end.
+ * Whatever the route, the count of the page's post is shown once per page, and one the
+ * author placed in the post's content wins.
  *
  * @package Presence
  */
@@ -141,6 +143,11 @@ function presence_render_readers_now( $attributes = array(), $content = '', $blo
 	if ( ! $post_id || ( $inside && isset( $block->context['postId'] ) && (int) $block->context['postId'] !== $post_id ) ) {
 		return '';
 	}
+	// A "Readers now" block or [presence_viewers] the author put in the post's content wins
+	// over one the template or a widget renders earlier (under the title).
+	if ( ! doing_filter( 'the_content' ) && presence_content_places_count( $post_id ) ) {
+		return '';
+	}
 	if ( presence_readers_now_shown( true ) ) {
 		return '';
 	}
@@ -160,6 +167,22 @@ function presence_render_readers_now( $attributes = array(), $content = '', $blo
 		$count .= ' <span class="presence-views" data-presence-views aria-live="polite">&nbsp;</span>';
 	}
 	return presence_wrapper( 'readers-now', $inside, $extra, array(), $count );
+}
+
+/**
+ * Whether the post's own content holds a "Readers now" block or a [presence_viewers]
+ * shortcode (the post is in memory already: no query).
+ *
+ * @param int $post_id The post.
+ * @return bool
+ */
+function presence_content_places_count( $post_id ) {
+	$post = get_post( $post_id );
+	if ( ! $post ) {
+		return false;
+	}
+	return ( function_exists( 'has_block' ) && has_block( 'presence/readers-now', $post ) )
+		|| has_shortcode( $post->post_content, 'presence_viewers' );
 }
 
 /**
@@ -274,8 +297,10 @@ function presence_refresh_seconds( $admin ) {
 
 /**
  * Block Hooks (WordPress 6.4+, block themes): "Readers now" after the post's title (or
- * content) in the templates that show a single post. The render callback draws nothing
- * for other posts or pages, so a template with a query loop stays clean.
+ * content) in every template but those that never show a single post (archives, home,
+ * search, 404) or show pages, so custom templates assigned to a post (wp-custom-template-*,
+ * a theme's own) get it too. The render callback draws nothing for other posts or pages,
+ * so a template with a query loop stays clean.
  *
  * @param string[]                $hooked   Block types hooked at this position.
  * @param string                  $position before / after / first_child / last_child.
@@ -292,7 +317,7 @@ function presence_hooked_blocks( $hooked, $position, $anchor, $context ) {
 		return $hooked;
 	}
 	if ( $context instanceof WP_Block_Template && 'wp_template' === $context->type
-		&& ! preg_match( '/^(single|singular|index)(-|$)/', (string) $context->slug ) ) {
+		&& preg_match( '/^(archive|category|tag|taxonomy|author|date|home|front-page|search|404|page)(-|$)/', (string) $context->slug ) ) {
 		return $hooked; // Archives, pages, search…: not a single post.
 	}
 	$hooked[] = 'presence/readers-now';
@@ -301,17 +326,24 @@ function presence_hooked_blocks( $hooked, $position, $anchor, $context ) {
 add_filter( 'hooked_block_types', 'presence_hooked_blocks', 10, 4 );
 
 /**
- * Whether Block Hooks place the count on this site (a block theme on WordPress 6.4+).
+ * Whether the block template of this page renders "Readers now" itself: Block Hooks put
+ * it there (WordPress inserts hooked blocks into the template's content before the page is
+ * rendered), the owner placed it in the Site Editor, or removed the hooked one there (6.5+
+ * keeps that as "ignoredHookedBlocks" in the template). Not so in classic themes, before
+ * 6.4, in templates edited in the Site Editor on 6.4 (Block Hooks skip them), in templates
+ * this plugin does not hook, and where the title sits in a template part or pattern: there
+ * the_content places it, and the once-per-page rule keeps a hooked one from doubling it.
  *
  * @return bool
  */
-function presence_block_hooks_apply() {
-	return function_exists( 'get_hooked_blocks' ) && function_exists( 'wp_is_block_theme' ) && wp_is_block_theme();
+function presence_template_renders_count() {
+	global $_wp_current_template_content;
+	return is_string( $_wp_current_template_content ) && false !== strpos( $_wp_current_template_content, 'presence/readers-now' );
 }
 
 /**
- * The automatic placement through the_content: classic themes, and block themes before
- * WordPress 6.4. Only the main post of a single-post page, and only if no count was shown
+ * The automatic placement through the_content: classic themes, and block themes whose
+ * template does not render the block (presence_template_renders_count()). Only the main post of a single-post page, and only if no count was shown
  * yet (a block or shortcode in the content renders before this runs).
  *
  * @param string $content The post content.
@@ -319,7 +351,7 @@ function presence_block_hooks_apply() {
  */
 function presence_the_content( $content ) {
 	$placement = presence_placement();
-	if ( 'none' === $placement || presence_block_hooks_apply() || is_feed() || doing_filter( 'get_the_excerpt' ) ) {
+	if ( 'none' === $placement || presence_template_renders_count() || is_feed() || doing_filter( 'get_the_excerpt' ) ) {
 		return $content;
 	}
 	$post_id = presence_current_post_id();
