@@ -25,6 +25,17 @@ async fn story(version: Version) {
         )
         .await;
     let tag = version.tag();
+    // A post whose author placed "Readers now" in its content, after the first paragraph.
+    let handplaced = wp
+        .admin(serde_json::json!([{ "do": "publish", "posts": [{
+            "title": "Placed by hand",
+            "content": "<!-- wp:paragraph -->\n<p>First the text.</p>\n<!-- /wp:paragraph -->\n\n<!-- wp:presence/readers-now /-->",
+        }] }]))
+        .await;
+    let handplaced_url = handplaced[0][0]["link"]
+        .as_str()
+        .expect("the hand-placed post's link")
+        .to_string();
 
     // Visible with no further step, in a block theme and in a classic one.
     for theme in ["twentytwentythree", "twentytwentyone"] {
@@ -40,6 +51,7 @@ async fn story(version: Version) {
                     ("POST_URL", &posts[0].link),
                     ("THEME", theme),
                     ("SHOT", &shot),
+                    ("HANDPLACED_URL", &handplaced_url),
                 ],
             )
             .await;
