@@ -29,6 +29,7 @@
 	// on a single site (data-presence-prefix "").
 	var prefix = me.getAttribute( 'data-presence-prefix' ) || '';
 	var posts = {}; // key => { id, title, link }, or 0: not a published post of this site
+	var live = {}; // key => { n: readers, t: when presence.js's socket said so }
 	var busy, again, soonT, hooked, ownSeen, tries = 0;
 
 	function all( q ) {
@@ -70,6 +71,7 @@
 			max = Math.max( max, +l.getAttribute( 'data-presence-top' ) || 5 );
 		} );
 		busy = 1;
+		var asked = Date.now();
 		Promise.all( [
 			lists.length ? get( server + '/api/top?limit=' + Math.min( 100, 2 * max + 10 ) ) : null,
 			figures ? get( server + '/api/stats' ) : null
@@ -95,7 +97,7 @@
 				( j ? j.posts : [] ).forEach( function ( p ) {
 					posts[ prefix + p.id ] = p;
 				} );
-				show( lists, top, r[ 1 ] );
+				show( lists, top, r[ 1 ], asked );
 			} );
 		} ).catch( function () {
 			all( '[data-presence-error]' ).forEach( function ( l ) {
@@ -126,11 +128,22 @@
 		return parent.appendChild( e );
 	}
 
-	function show( lists, top, stats ) {
+	function show( lists, top, stats, asked ) {
 		// The page's own reader is counted once presence.js has said `viewing`: until then,
 		// an answer without its post is older than the page, and never "nobody".
 		var stale = own && ! top.some( function ( p ) {
 			return p.post_id == own;
+		} );
+		var anyone = top.length > 0;
+		// Counts pushed over the socket since the question are newer than the answer: they
+		// win (presence.js only fills badges without a count, and pushes only changes).
+		top = top.map( function ( p ) {
+			var x = live[ p.post_id ];
+			return x && x.t > asked ? { post_id: p.post_id, viewers: x.n } : p;
+		} ).filter( function ( p ) {
+			return p.viewers > 0;
+		} ).sort( function ( x, y ) {
+			return y.viewers - x.viewers || ( String( y.post_id ) > String( x.post_id ) ? 1 : -1 );
 		} );
 		// Once an answer had the page's own post (listed here or not), or it is no post this
 		// site lists, its count changes need no new /api/top: pushes keep the badges live.
@@ -142,14 +155,14 @@
 			var tpl = l.getAttribute( 'data-presence-template' ) || '{total} reading';
 			// Three states: items; nobody reads anywhere ("Nobody…"); someone reads, but
 			// nothing listable here (a page, a draft, another site): an empty box.
-			var key = JSON.stringify( [ items, top.length > 0 ] );
+			var key = JSON.stringify( [ items, anyone ] );
 			if ( l.getAttribute( 'data-presence-shown' ) == key || ( ! items.length && stale ) ) {
 				return;
 			}
 			l.setAttribute( 'data-presence-shown', key );
 			l.textContent = '';
 			if ( ! items.length ) {
-				if ( ! top.length ) {
+				if ( ! anyone ) {
 					add( l, 'p', 'presence-popular-empty', l.getAttribute( 'data-presence-empty' ) || '' );
 				}
 				return;
@@ -201,6 +214,7 @@
 	function pushed( a ) {
 		var id = a[ 1 ];
 		var n = +a[ 2 ];
+		live[ id ] = { n: n, t: Date.now() };
 		var items = all( '[data-presence-top] li[data-post-id]' ).filter( function ( li ) {
 			return li.getAttribute( 'data-post-id' ) == id;
 		} );
