@@ -30,7 +30,11 @@
 	var prefix = me.getAttribute( 'data-presence-prefix' ) || '';
 	var posts = {}; // key => { id, title, link }, or 0: not a published post of this site
 	var live = {}; // key => { n: readers, t: when presence.js's socket said so }
-	var busy, again, soonT, hooked, ownSeen, tries = 0;
+	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0;
+	// One /api/top URL for every page and list (presence-server's answer may be cached for a
+	// second by a CDN: it sends Cache-Control: public, max-age=1); 50 covers lists of up to
+	// 20 posts with room for ids that are not this site's posts.
+	var LIMIT = 50;
 
 	function all( q ) {
 		return Array.prototype.slice.call( d.querySelectorAll( q ) );
@@ -58,7 +62,6 @@
 	function refresh() {
 		var lists = all( '[data-presence-top]' );
 		var figures = all( '[data-presence-stats-viewers],[data-presence-stats-posts]' ).length;
-		var max = 0;
 		hook();
 		if ( busy ) {
 			again = 1;
@@ -67,13 +70,11 @@
 		if ( ! lists.length && ! figures ) {
 			return;
 		}
-		lists.forEach( function ( l ) {
-			max = Math.max( max, +l.getAttribute( 'data-presence-top' ) || 5 );
-		} );
 		busy = 1;
+		last = Date.now();
 		var asked = Date.now();
 		Promise.all( [
-			lists.length ? get( server + '/api/top?limit=' + Math.min( 100, 2 * max + 10 ) ) : null,
+			lists.length ? get( server + '/api/top?limit=' + LIMIT ) : null,
 			figures ? get( server + '/api/stats' ) : null
 		] ).then( function ( r ) {
 			var top = r[ 0 ] ? r[ 0 ].posts : [];
@@ -88,6 +89,10 @@
 						posts[ k ] = 0;
 					}
 				}
+			} );
+			// Sorted: the same ids make the same URL for every visitor (cacheable).
+			need.sort( function ( x, y ) {
+				return x - y;
 			} );
 			var titles = need.length ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ) : null;
 			return Promise.resolve( titles ).then( function ( j ) {
@@ -260,15 +265,21 @@
 		}
 	}, 250 );
 	var every = Math.min.apply( null, all( '[data-presence-refresh]' ).map( function ( l ) {
-		return +l.getAttribute( 'data-presence-refresh' ) || 5;
-	} ).concat( [ 60 ] ) );
-	setInterval( function () {
-		if ( ! d.hidden ) {
-			refresh();
-		}
-	}, every * 1e3 );
+		return +l.getAttribute( 'data-presence-refresh' ) || 2;
+	} ).concat( [ 60 ] ) ) * 1e3;
+	// Every `every` (±10 %, so that pages opened together do not ask together) while the
+	// page is visible; a tab coming back asks at once, unless it asked within `every`.
+	function tick() {
+		setTimeout( function () {
+			if ( ! d.hidden ) {
+				refresh();
+			}
+			tick();
+		}, every * ( 0.9 + Math.random() / 5 ) );
+	}
+	tick();
 	d.addEventListener( 'visibilitychange', function () {
-		if ( ! d.hidden ) {
+		if ( ! d.hidden && Date.now() - last >= every ) {
 			refresh();
 		}
 	} );

@@ -278,21 +278,24 @@ function presence_popular_attrs( $limit, $admin ) {
 
 /**
  * How often the browser asks presence-server again which posts are read most (and, on
- * the dashboard, the site's figures). The counts beside the posts are pushed as they
- * change; this catches posts that start being read. A list also refreshes when a count
- * in it changes (at most once a second).
+ * the dashboard, the site's figures), while the page is visible. The counts beside the
+ * posts are pushed as they change; this catches posts that start being read, within 2 s
+ * by default. Every page asks the same URL (/api/top?limit=50), which presence-server
+ * lets a CDN cache for a second. A list also refreshes when a listed post loses its last
+ * reader (at most once a second).
  *
- * @param bool $admin On the dashboard (few viewers: often) or for visitors (many: less).
+ * @param bool $admin On the dashboard, or for visitors.
  * @return int Seconds.
  */
 function presence_refresh_seconds( $admin ) {
 	/**
 	 * Filters how often a popular list (and the dashboard's figures) asks /api/top again.
+	 * Raise it for visitors on a busy site without a CDN in front of presence-server.
 	 *
-	 * @param int  $seconds Default 2 on the dashboard, 5 for visitors.
+	 * @param int  $seconds Default 2.
 	 * @param bool $admin   Whether this is the dashboard.
 	 */
-	return max( 1, (int) apply_filters( 'presence_refresh_seconds', $admin ? 2 : 5, $admin ) );
+	return max( 1, (int) apply_filters( 'presence_refresh_seconds', 2, $admin ) );
 }
 
 /**
