@@ -88,6 +88,14 @@ const { browser } = await open();
 const readerContext = await browser.newContext();
 const popular = await readerContext.newPage();
 const seen = watchConsole(popular, 'popular page');
+// What the visitor's page asks (review S8): one /api/top URL whatever the list, and the
+// titles with their ids sorted, cacheable for visitors.
+const topUrls = new Set();
+const titleUrls = [];
+popular.on('request', (r) => {
+  if (r.url().includes('/api/top')) topUrls.add(r.url());
+  if (/presence(%2F|\/)v1(%2F|\/)posts/.test(r.url())) titleUrls.push(r.url());
+});
 const adminContext = await browser.newContext({ storageState: env('WP_STATE'), viewport: { width: 1100, height: 700 } });
 const dashboard = await adminContext.newPage();
 const seenAdmin = watchConsole(dashboard, 'dashboard');
@@ -186,6 +194,17 @@ try {
   await fresh('a popular page opened while only a page is read');
   await stage('the page reader leaves', {});
   failures.push(...seen.js, ...seenAdmin.js);
+
+  console.log(`visitor's page asked /api/top as ${[...topUrls].join(', ')}; titles as ${titleUrls.join(', ')}`);
+  if (topUrls.size !== 1 || ![...topUrls][0].endsWith('/api/top?limit=50')) failures.push(`the popular page asked /api/top with ${[...topUrls].join(', ')}, wanted one fixed URL`);
+  for (const u of titleUrls) {
+    const ids = (new URL(u).searchParams.get('ids') ?? '').split(',').map(Number);
+    if (ids.join(',') !== [...ids].sort((x, y) => x - y).join(',')) failures.push(`titles asked with unsorted ids: ${u}`);
+  }
+  const titles = await fetch(`${site()}/?rest_route=/presence/v1/posts&ids=${posts.map((p) => p.id).join(',')}`);
+  const cache = titles.headers.get('cache-control') ?? '';
+  console.log(`presence/v1/posts for a visitor: HTTP ${titles.status}, Cache-Control: ${cache}`);
+  if (!/public/.test(cache) || !/max-age=300/.test(cache)) failures.push(`presence/v1/posts for a visitor: Cache-Control "${cache}", wanted public, max-age=300`);
 } catch (e) {
   failures.push(e.stack);
 } finally {
