@@ -393,7 +393,9 @@ add_filter( 'plugin_action_links_' . plugin_basename( __FILE__ ), 'presence_acti
 
 /**
  * The post ID to count on this request, or 0 when the script should not load.
- * Single posts by default; the `presence_enabled` filter can widen or narrow that.
+ * Published single posts by default (not previews, drafts or private posts, whose ids
+ * would otherwise reach presence-server's lists and get signed tokens); the
+ * `presence_enabled` filter can widen or narrow that.
  *
  * @return int
  */
@@ -402,11 +404,11 @@ function presence_current_post_id() {
 		return 0;
 	}
 	$id      = (int) get_queried_object_id();
-	$enabled = is_singular( 'post' ) && $id > 0;
+	$enabled = is_singular( 'post' ) && $id > 0 && ! is_preview() && 'publish' === get_post_status( $id );
 	/**
 	 * Filters whether presence counts readers on this request.
 	 *
-	 * @param bool $enabled Default: true on single posts.
+	 * @param bool $enabled Default: true on published single posts, not previews.
 	 * @param int  $id      The queried object ID.
 	 */
 	return apply_filters( 'presence_enabled', $enabled, $id ) && $id > 0 ? $id : 0;
