@@ -43,6 +43,17 @@ function presence_register_blocks() {
 	}
 	wp_register_script( 'presence-blocks', plugins_url( 'assets/blocks.js', PRESENCE_FILE ), $deps, PRESENCE_VERSION, true );
 	wp_register_style( 'presence', plugins_url( 'assets/presence.css', PRESENCE_FILE ), array(), PRESENCE_VERSION );
+	// The editor script's __() strings: core sets translations only for block.json's
+	// file: scripts, not for a handle. From a language pack (translate.wordpress.org makes
+	// presence-<locale>-<md5>.json), else from the plugin's languages/ folder.
+	if ( function_exists( 'wp_set_script_translations' ) ) {
+		wp_set_script_translations( 'presence-blocks', 'presence', plugin_dir_path( PRESENCE_FILE ) . 'languages' );
+	}
+	if ( function_exists( 'register_block_type_from_metadata' ) ) {
+		// block.json gives the editor the blocks' (translated) title, description, icon and
+		// category: blocks.js then passes only what the editor draws.
+		wp_add_inline_script( 'presence-blocks', 'window.presenceBlockJson=1;', 'before' );
+	}
 
 	$blocks = array(
 		'readers-now' => 'presence_render_readers_now',
