@@ -212,6 +212,8 @@ function presence_wrapper( $name, $inside, $extra, $attrs, $html ) {
 	wp_enqueue_style( 'presence' );
 	$class = trim( ( 'readers-now' === $name ? 'presence-readers-now' : 'presence-popular' ) . ' ' . $extra );
 	if ( $inside ) {
+		// The block's own classes (className included) come from its supports.
+		$class   = 'readers-now' === $name ? 'presence-readers-now' : 'presence-popular';
 		$wrapper = get_block_wrapper_attributes( array( 'class' => $class ) );
 	} else {
 		$wrapper = 'class="' . esc_attr( 'wp-block-presence-' . $name . ' ' . $class ) . '"';

@@ -114,11 +114,13 @@ function presence_print_loader() {
 		return;
 	}
 	// Runs after load, when the browser is idle; each script loads on its own (async).
+	// < > & ' " escaped in the JSON: no text (a translation with "<!--" or "<script") can
+	// change how the HTML parser reads the inline script.
 	$js = '(function(w,d,l){function go(){l.forEach(function(c){var s=d.createElement("script"),k;'
 		. 's.src=c.src;for(k in c.attrs)s.setAttribute(k,c.attrs[k]);d.body.appendChild(s)})}'
 		. 'function idle(){w.requestIdleCallback?w.requestIdleCallback(go,{timeout:2e3}):setTimeout(go,1)}'
 		. 'd.readyState=="complete"?idle():w.addEventListener("load",idle)})(window,document,'
-		. wp_json_encode( $scripts ) . ');';
+		. wp_json_encode( $scripts, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT ) . ');';
 	if ( function_exists( 'wp_print_inline_script_tag' ) ) {
 		wp_print_inline_script_tag( $js, array( 'id' => 'presence-loader' ) );
 	} else {
