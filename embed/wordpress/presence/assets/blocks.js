@@ -110,7 +110,7 @@
 			one: { type: 'string', default: '' },
 			alone: { type: 'string', default: '' },
 			showViews: { type: 'boolean', default: false }
-		} : { limit: { type: 'number', default: 5 } };
+		} : { limit: { type: 'integer', default: 5 } };
 		wp.blocks.registerBlockType( full, meta );
 	} );
 }( window.wp ) );
