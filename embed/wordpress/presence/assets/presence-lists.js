@@ -30,6 +30,13 @@
 	var prefix = me.getAttribute( 'data-presence-prefix' ) || '';
 	var posts = {}; // key => { id, title, link }, or 0: not a published post of this site
 	var live = {}; // key => { n: readers, t: when presence.js's socket said so }
+	// The page's language (<html lang>), for plural forms and numbers; the browser's where
+	// it is missing or not a valid language tag.
+	var plural, lang;
+	try {
+		plural = new Intl.PluralRules( d.documentElement.lang || undefined );
+		lang = plural.resolvedOptions().locale;
+	} catch ( e ) {}
 	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0;
 	// One /api/top URL for every page and list (presence-server's answer may be cached for a
 	// second by a CDN: it sends Cache-Control: public, max-age=1); 50 covers lists of up to
@@ -126,6 +133,11 @@
 		} );
 	}
 
+	// The text for n readers: the list's plural form for n in the page's language, if any.
+	function form( l, tpl, n ) {
+		return ( plural && l.getAttribute( 'data-presence-template-' + plural.select( n ) ) ) || tpl;
+	}
+
 	function add( parent, tag, cls, text ) {
 		var e = d.createElement( tag );
 		e.className = cls;
@@ -180,10 +192,16 @@
 				li.setAttribute( 'data-presence-count', p.viewers );
 				a.href = posts[ p.post_id ].link;
 				li.appendChild( d.createTextNode( ' ' ) );
-				var b = add( li, 'span', 'presence-badge', tpl.replace( /\{total\}|\{n\}/g, p.viewers.toLocaleString() ) );
+				var b = add( li, 'span', 'presence-badge', form( l, tpl, p.viewers ).replace( /\{total\}|\{n\}/g, p.viewers.toLocaleString( lang ) ) );
 				b.setAttribute( 'data-presence-viewers', '' );
 				b.setAttribute( 'data-post-id', p.post_id );
 				b.setAttribute( 'data-presence-template', tpl.replace( /\{n\}/g, '{total}' ) );
+				// The list's plural forms (data-presence-template-few…), which presence.js picks.
+				Array.prototype.forEach.call( l.attributes, function ( at ) {
+					if ( /^data-presence-template-/.test( at.name ) ) {
+						b.setAttribute( at.name, at.value );
+					}
+				} );
 				if ( p.post_id == own ) {
 					// presence.js fills the page's own post like its own count: alone is "zero".
 					b.setAttribute( 'data-presence-zero', tpl.replace( /\{total\}|\{n\}/g, '1' ) );
@@ -195,7 +213,7 @@
 		if ( stats && ! ( own && ! stats.viewers ) ) {
 			[ [ 'viewers', stats.viewers ], [ 'posts', stats.posts ] ].forEach( function ( f ) {
 				all( '[data-presence-stats-' + f[ 0 ] + ']' ).forEach( function ( e ) {
-					e.textContent = ( +f[ 1 ] || 0 ).toLocaleString();
+					e.textContent = ( +f[ 1 ] || 0 ).toLocaleString( lang );
 					e.setAttribute( 'data-presence-count', +f[ 1 ] || 0 );
 				} );
 			} );

@@ -173,6 +173,9 @@ function presence_render_readers_now( $attributes = array(), $content = '', $blo
 			$count .= ' data-presence-' . $attr . '="' . esc_attr( $texts[ $name ] ) . '"';
 		}
 	}
+	if ( presence_readers_now_texts()['several'] === $texts['several'] ) {
+		$count .= presence_plural_attrs( 'several' ); // The default text: its plural forms too.
+	}
 	$count .= ' aria-live="polite">&nbsp;</span>';
 	if ( $views ) {
 		$count .= ' <span class="presence-views" data-presence-views aria-live="polite">&nbsp;</span>';
@@ -285,6 +288,9 @@ function presence_popular_attrs( $limit, $admin ) {
 	);
 	if ( $admin ) {
 		$attrs['data-presence-error'] = $texts['error'];
+	}
+	foreach ( presence_plural_forms( 'reading' ) as $category => $text ) {
+		$attrs[ 'data-presence-template-' . $category ] = $text;
 	}
 	return $attrs;
 }

@@ -138,6 +138,9 @@ function presence_badge_html( $post_id, $texts = array() ) {
 			$html .= ' data-presence-' . $name . '="' . esc_attr( $texts[ $name ] ) . '"';
 		}
 	}
+	if ( presence_popular_texts()['template'] === $texts['template'] ) {
+		$html .= presence_plural_attrs( 'reading' );
+	}
 	return $html . ' aria-live="polite">&nbsp;</span>';
 }
 
