@@ -37,7 +37,7 @@
 		plural = new Intl.PluralRules( d.documentElement.lang || undefined );
 		lang = plural.resolvedOptions().locale;
 	} catch ( e ) {}
-	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0;
+	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0, quiet = 0;
 	// One /api/top URL for every page and list (presence-server's answer may be cached for a
 	// second by a CDN: it sends Cache-Control: public, max-age=1); 50 covers lists of up to
 	// 20 posts with room for ids that are not this site's posts.
@@ -101,14 +101,20 @@
 			need.sort( function ( x, y ) {
 				return x - y;
 			} );
-			var titles = need.length ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ) : null;
+			// When WordPress does not answer (a blip, or a plugin that closes the REST API to
+			// visitors: 401), the lists show what they know and ask again a minute later.
+			var titles = need.length && Date.now() >= quiet ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ).catch( function () {
+				quiet = Date.now() + 6e4;
+			} ) : null;
 			return Promise.resolve( titles ).then( function ( j ) {
-				need.forEach( function ( id ) {
-					posts[ prefix + id ] = 0;
-				} );
-				( j ? j.posts : [] ).forEach( function ( p ) {
-					posts[ prefix + p.id ] = p;
-				} );
+				if ( j ) {
+					need.forEach( function ( id ) {
+						posts[ prefix + id ] = 0;
+					} );
+					( j.posts || [] ).forEach( function ( p ) {
+						posts[ prefix + p.id ] = p;
+					} );
+				}
 				show( lists, top, r[ 1 ], asked );
 			} );
 		} ).catch( function () {
