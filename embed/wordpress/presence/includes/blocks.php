@@ -365,8 +365,9 @@ function presence_template_renders_count() {
 
 /**
  * The automatic placement through the_content: classic themes, and block themes whose
- * template does not render the block (presence_template_renders_count()). Only the main post of a single-post page, and only if no count was shown
- * yet (a block or shortcode in the content renders before this runs).
+ * template does not render the block (presence_template_renders_count()). Only the main
+ * post of a single-post page, and only if no count was shown yet (a block or shortcode in
+ * the content renders before this runs).
  *
  * @param string $content The post content.
  * @return string
