@@ -131,6 +131,47 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
     );
     assert_eq!(results[4]["values"]["presence_server_url"], server.url());
 
+    // Review S11: an "updated" notice is queued for a save in a post editor (the block
+    // editor's REST save), for the user who saved; a save from elsewhere (here a script,
+    // as WP-CLI, cron or an importer would) queues none, since nobody could send it.
+    let pending = |wp: &WordPress| {
+        php(
+            wp,
+            &format!(
+                "echo wp_json_encode( get_post_meta( {}, '_presence_notice_pending', true ) );",
+                post.id
+            ),
+        )
+    };
+    php(
+        &wp,
+        &format!(
+            "wp_update_post( array( 'ID' => {}, 'post_content' => 'Changed by a script.' ) );",
+            post.id
+        ),
+    );
+    let by_script = pending(&wp);
+    println!("queued by a script's save: {by_script}");
+    assert_eq!(by_script.trim(), "\"\"", "a save outside the editors queues no notice");
+    wp.admin(json!([{ "do": "update", "id": post.id, "fields": { "content": "Changed in the editor." } }]))
+        .await;
+    let by_editor: Value = serde_json::from_str(pending(&wp).trim()).unwrap();
+    println!("queued by the editor's save: {by_editor}");
+    assert_eq!(by_editor[0]["notice"]["kind"], "updated", "{by_editor}");
+    assert_eq!(by_editor[0]["user"], 1, "queued for the admin who saved: {by_editor}");
+
+    // Review S12: a draft's preview is not counted (no post id for presence.js).
+    let draft = wp
+        .admin(json!([{ "do": "publish", "posts": [{ "title": "A draft", "content": "Not yet.", "status": "draft" }] }]))
+        .await;
+    let draft_id = draft[0][0]["id"].as_u64().unwrap();
+    let preview = wp
+        .admin(json!([{ "do": "visit", "path": format!("/?p={draft_id}&preview=true") }]))
+        .await;
+    println!("draft preview: {}", preview[0]);
+    assert!(preview[0]["title"].as_str().unwrap_or_default().contains("A draft"), "the preview shows the draft: {}", preview[0]);
+    assert_eq!(preview[0]["postId"], Value::Null, "a draft's preview is not counted: {}", preview[0]);
+
     // The privacy policy guide (Settings → Privacy) carries the plugin's text.
     let privacy = steps(&wp, json!([{ "do": "privacy" }])).await;
     let guide = privacy[0]["guide"].as_str().unwrap_or_default();
