@@ -291,15 +291,16 @@
 	var every = Math.min.apply( null, all( '[data-presence-refresh]' ).map( function ( l ) {
 		return +l.getAttribute( 'data-presence-refresh' ) || 2;
 	} ).concat( [ 60 ] ) ) * 1e3;
-	// Every `every` (±10 %, so that pages opened together do not ask together) while the
-	// page is visible; a tab coming back asks at once, unless it asked within `every`.
+	// Within every `every` while the page is visible: after 70–90 % of it, at random (pages
+	// opened together do not ask together, and with the answer's way back a new post is
+	// listed within `every`); a tab coming back asks at once, unless it asked within `every`.
 	function tick() {
 		setTimeout( function () {
 			if ( ! d.hidden ) {
 				refresh();
 			}
 			tick();
-		}, every * ( 0.9 + Math.random() / 5 ) );
+		}, every * ( 0.7 + Math.random() / 5 ) );
 	}
 	tick();
 	d.addEventListener( 'visibilitychange', function () {
