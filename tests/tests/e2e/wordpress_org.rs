@@ -25,9 +25,12 @@ const NOTICES_TOKEN: &str = "wporg-test-notices-token";
 
 /// The test locale: German texts for what a reader sees.
 const LOCALE: &str = "de_DE";
-const TRANSLATIONS: [(&str, &str); 6] = [
+const TRANSLATIONS: [(&str, &str); 7] = [
     ("Just you", "Nur Sie"),
     ("{total} people reading", "{total} Personen lesen"),
+    // A plural form (context, U+0004, text, as gettext keys them): German's CLDR category
+    // "one" of a list's "{total} reading".
+    ("plural category one\u{4}{total} reading", "{total} Person liest"),
     (
         "This post was updated.",
         "Dieser Beitrag wurde aktualisiert.",
@@ -209,6 +212,15 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
     .await;
     let reader = &reader[0];
     println!("reader in {LOCALE}: {reader}");
+    // Review S6: the plugin hands a badge the translated plural forms (only those), which
+    // presence.js picks by the page's language (tests/js/browser/embed.test.mjs).
+    let badge = php(&wp, &format!("echo presence_badge_html( {} );", post.id));
+    println!("badge in {LOCALE}: {badge}");
+    assert!(
+        badge.contains(r#"data-presence-template-one="{total} Person liest""#)
+            && !badge.contains("data-presence-template-few"),
+        "the badge carries the translated plural form, and only that: {badge}"
+    );
     assert_eq!(reader["lang"], "de-DE");
     assert_eq!(reader["alone"], "Nur Sie");
     assert_eq!(reader["two"], "2 Personen lesen");
@@ -416,7 +428,12 @@ fn build_mo(dir: &Path, mo: &Path, translations: &[(&str, &str)]) {
         "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\"Language: de_DE\\n\"\n\"Plural-Forms: nplurals=2; plural=(n != 1);\\n\"\n\n",
     );
     for (english, german) in translations {
-        po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        if let Some((context, english)) = english.split_once('\u{4}') {
+            po.push_str(&format!("msgctxt \"{context}\"\n"));
+            po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        } else {
+            po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        }
     }
     let path = dir.join(mo.file_name().unwrap()).with_extension("po");
     std::fs::write(&path, po).unwrap();
