@@ -30,7 +30,10 @@ const TRANSLATIONS: [(&str, &str); 7] = [
     ("{total} people reading", "{total} Personen lesen"),
     // A plural form (context, U+0004, text, as gettext keys them): German's CLDR category
     // "one" of a list's "{total} reading".
-    ("plural category one\u{4}{total} reading", "{total} Person liest"),
+    (
+        "plural category one\u{4}{total} reading",
+        "{total} Person liest",
+    ),
     (
         "This post was updated.",
         "Dieser Beitrag wurde aktualisiert.",
@@ -126,9 +129,9 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
     // The refused value is shown as text, its markup escaped (review S2): the error's text
     // has the tags themselves, which it would not if the browser had parsed them.
     assert!(
-        errors(&results[4])
-            .iter()
-            .any(|e| e.contains("\"ftp://127.0.0.1/<b>bold</b>\" is not an http:// or https:// URL")),
+        errors(&results[4]).iter().any(
+            |e| e.contains("\"ftp://127.0.0.1/<b>bold</b>\" is not an http:// or https:// URL")
+        ),
         "the refused value with markup is shown escaped: {}",
         results[4]
     );
@@ -155,13 +158,20 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
     );
     let by_script = pending(&wp);
     println!("queued by a script's save: {by_script}");
-    assert_eq!(by_script.trim(), "\"\"", "a save outside the editors queues no notice");
+    assert_eq!(
+        by_script.trim(),
+        "\"\"",
+        "a save outside the editors queues no notice"
+    );
     wp.admin(json!([{ "do": "update", "id": post.id, "fields": { "content": "Changed in the editor." } }]))
         .await;
     let by_editor: Value = serde_json::from_str(pending(&wp).trim()).unwrap();
     println!("queued by the editor's save: {by_editor}");
     assert_eq!(by_editor[0]["notice"]["kind"], "updated", "{by_editor}");
-    assert_eq!(by_editor[0]["user"], 1, "queued for the admin who saved: {by_editor}");
+    assert_eq!(
+        by_editor[0]["user"], 1,
+        "queued for the admin who saved: {by_editor}"
+    );
 
     // Review S12: a draft's preview is not counted (no post id for presence.js).
     let draft = wp
@@ -172,8 +182,20 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
         .admin(json!([{ "do": "visit", "path": format!("/?p={draft_id}&preview=true") }]))
         .await;
     println!("draft preview: {}", preview[0]);
-    assert!(preview[0]["title"].as_str().unwrap_or_default().contains("A draft"), "the preview shows the draft: {}", preview[0]);
-    assert_eq!(preview[0]["postId"], Value::Null, "a draft's preview is not counted: {}", preview[0]);
+    assert!(
+        preview[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("A draft"),
+        "the preview shows the draft: {}",
+        preview[0]
+    );
+    assert_eq!(
+        preview[0]["postId"],
+        Value::Null,
+        "a draft's preview is not counted: {}",
+        preview[0]
+    );
 
     // The privacy policy guide (Settings → Privacy) carries the plugin's text.
     let privacy = steps(&wp, json!([{ "do": "privacy" }])).await;
