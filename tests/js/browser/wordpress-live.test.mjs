@@ -171,9 +171,11 @@ try {
   await popular.goto(env('POPULAR_URL'), { waitUntil: 'load' });
   await dashboard.goto(`${site()}/wp-admin/index.php`, { waitUntil: 'load' });
   await popular.waitForSelector('.presence-popular', { state: 'attached', timeout: 10000 });
-  await stage('3, 2 and 1 readers', { [a]: 3, [b]: 2, [c]: 1 });
+  // The most read has the highest id: the list asks for titles in ranking order, which
+  // must not make the URL (review S8).
+  await stage('1, 2 and 3 readers', { [a]: 1, [b]: 2, [c]: 3 });
   await fresh('a popular page opened while 6 read');
-  await stage('two readers of the first leave', { [a]: 1, [b]: 2, [c]: 1 });
+  await stage('two readers of the third leave', { [a]: 1, [b]: 2, [c]: 1 });
   await stage('a reader of the third arrives', { [a]: 1, [b]: 2, [c]: 2 });
 
   // The Posts list's column, with readers.
