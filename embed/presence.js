@@ -8,7 +8,9 @@
     'socket.io/?EIO=4&transport=websocket';
   var idle = +at('presence-idle'), tok = at('presence-token');
   var P = w.presence = { post: post, viewers: 0, views: 0, connected: false };
-  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT, bar, seen = {}, counts = {}, sent, scanT;
+  var ws, off, tries = 0, beat = 6e4, retryT, pingT, idleT, bar, seen = {}, counts = {}, sent, scanT, R;
+  // plural forms: data-presence-template-<CLDR category>
+  try { R = new Intl.PluralRules(d.documentElement.lang); } catch (e) {}
 
   function opt(el, p, name) {
     return el.getAttribute('data-presence-' + name) || at('presence-' + p + name);
@@ -22,7 +24,8 @@
       p = e && e != post ? 'watch-' : v ? 'views-' : '';
       if (id != (p == 'watch-' ? e : post)) continue;
       k = p ? n : n - 1;
-      t = k < 1 ? opt(el, p, 'zero') || '' : k == 1 && opt(el, p, 'one') || opt(el, p, 'template') ||
+      t = k < 1 ? opt(el, p, 'zero') || '' : k == 1 && opt(el, p, 'one') ||
+        R && el.getAttribute('data-presence-template-' + R.select(n)) || opt(el, p, 'template') ||
         (v ? k == 1 ? '1 view' : '{n} views' : p ? '{n} reading' : k == 1 ? '1 other person reading' : '{n} other people reading');
       el.textContent = t.replace(/\{n\}/g, k.toLocaleString())
         .replace(/\{total\}/g, n.toLocaleString()) || '\u00a0';

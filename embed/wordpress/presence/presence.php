@@ -345,7 +345,7 @@ function presence_view_token( $post_id ) {
 		return '';
 	}
 	$expiry = ( intdiv( time(), HOUR_IN_SECONDS ) + 1 + presence_token_hours() ) * HOUR_IN_SECONDS;
-	return presence_sign_view( $post_id, $expiry, $secret );
+	return presence_sign_view( presence_post_key( $post_id ), $expiry, $secret );
 }
 
 /**
@@ -393,7 +393,9 @@ add_filter( 'plugin_action_links_' . plugin_basename( __FILE__ ), 'presence_acti
 
 /**
  * The post ID to count on this request, or 0 when the script should not load.
- * Single posts by default; the `presence_enabled` filter can widen or narrow that.
+ * Published single posts by default (not previews, drafts or private posts, whose ids
+ * would otherwise reach presence-server's lists and get signed tokens); the
+ * `presence_enabled` filter can widen or narrow that.
  *
  * @return int
  */
@@ -402,14 +404,45 @@ function presence_current_post_id() {
 		return 0;
 	}
 	$id      = (int) get_queried_object_id();
-	$enabled = is_singular( 'post' ) && $id > 0;
+	$enabled = is_singular( 'post' ) && $id > 0 && ! is_preview() && 'publish' === get_post_status( $id );
 	/**
 	 * Filters whether presence counts readers on this request.
 	 *
-	 * @param bool $enabled Default: true on single posts.
+	 * @param bool $enabled Default: true on published single posts, not previews.
 	 * @param int  $id      The queried object ID.
 	 */
 	return apply_filters( 'presence_enabled', $enabled, $id ) && $id > 0 ? $id : 0;
+}
+
+/**
+ * What goes before a post's ID in the key presence-server counts it under: on a multisite
+ * network "<blog_id>-", so that the sites of a network (which share one presence-server,
+ * and whose post IDs overlap) never count each other's readers; on a single site nothing,
+ * so existing sites keep their keys. presence-server takes keys of 1–64 of A–Z a–z 0–9 _ -.
+ *
+ * @return string
+ */
+function presence_post_key_prefix() {
+	$prefix = is_multisite() ? get_current_blog_id() . '-' : '';
+	/**
+	 * Filters the prefix of this site's post keys on presence-server, e.g. "blog-a-" for two
+	 * single sites sharing one server. Letters, digits, _ and - only, at most 40.
+	 *
+	 * @param string $prefix Default "<blog_id>-" on multisite, "" on a single site.
+	 */
+	$prefix = (string) apply_filters( 'presence_post_key_prefix', $prefix );
+	return substr( (string) preg_replace( '/[^A-Za-z0-9_-]/', '', $prefix ), 0, 40 );
+}
+
+/**
+ * The key presence-server counts a post under: its ID, after presence_post_key_prefix().
+ * Pages send it as data-post-id; view and notice tokens are signed for it.
+ *
+ * @param int $post_id The post ID.
+ * @return string
+ */
+function presence_post_key( $post_id ) {
+	return presence_post_key_prefix() . (int) $post_id;
 }
 
 /**

@@ -16,12 +16,12 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 /**
- * Removes the plugin's rows from the current site.
+ * The names of the plugin's settings.
+ *
+ * @return string[]
  */
-function presence_uninstall_site() {
-	global $wpdb;
-
-	$options = array(
+function presence_uninstall_options() {
+	return array(
 		'presence_server_url',
 		'presence_internal_url',
 		'presence_placement',
@@ -29,9 +29,16 @@ function presence_uninstall_site() {
 		'presence_signing_secret',
 		'presence_token_hours',
 		'presence_notices_token',
-		'widget_presence_widget',
-		'widget_presence_popular_widget',
 	);
+}
+
+/**
+ * Removes the plugin's rows from the current site.
+ */
+function presence_uninstall_site() {
+	global $wpdb;
+
+	$options = array_merge( presence_uninstall_options(), array( 'widget_presence_widget', 'widget_presence_popular_widget' ) );
 	foreach ( $options as $option ) {
 		delete_option( $option );
 	}
@@ -85,20 +92,11 @@ if ( is_multisite() ) {
 		presence_uninstall_site();
 		restore_current_blog();
 	}
-	// The plugin keeps nothing network-wide; a copy that did (an add-on, a later version)
-	// leaves no site option or site transient behind either.
-	global $wpdb;
-	// phpcs:ignore WordPress.DB.DirectDatabaseQuery -- Uninstall: network options of the plugin by prefix; each goes through delete_site_option().
-	$presence_network = $wpdb->get_col(
-		$wpdb->prepare(
-			"SELECT meta_key FROM {$wpdb->sitemeta} WHERE meta_key LIKE %s OR meta_key LIKE %s OR meta_key LIKE %s",
-			$wpdb->esc_like( 'presence_' ) . '%',
-			$wpdb->esc_like( '_site_transient_presence_' ) . '%',
-			$wpdb->esc_like( '_site_transient_timeout_presence_' ) . '%'
-		)
-	);
-	foreach ( $presence_network as $presence_key ) {
-		delete_site_option( $presence_key );
+	// The plugin keeps nothing network-wide; should its settings ever have been stored as
+	// network options, they go too: by their exact names, never by prefix (other plugins'
+	// "presence_…" network options are theirs).
+	foreach ( presence_uninstall_options() as $presence_option ) {
+		delete_site_option( $presence_option );
 	}
 } else {
 	presence_uninstall_site();

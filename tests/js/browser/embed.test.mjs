@@ -132,6 +132,29 @@ test('a plain static script tag with text attributes works (and ?ver= on the src
   await ctx.close();
 });
 
+test('plural forms: data-presence-template-<category> of the page language wins (pl: 3 is "few")', async () => {
+  const post = uniquePost();
+  const path = `/plural-${post}.html`;
+  const html = `<!doctype html><html lang="pl"><meta charset="utf-8"><title>plural</title>
+    <span id="v" data-presence-viewers data-presence-template="{total} czyta"
+      data-presence-template-few="{total} osoby czytają" data-presence-template-many="{total} osób czyta"></span>
+    <span id="plain" data-presence-viewers data-presence-template="{total} readers"></span>
+    <script async src="/presence.js" data-post-id="${post}"></script></html>`;
+  const ctx = await browser.newContext();
+  await ctx.route(server.url + path, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  const pages = [];
+  for (const n of [1, 2, 3]) {
+    const p = await ctx.newPage();
+    consoles.push(watchConsole(p, `plural ${n}`));
+    await p.goto(server.url + path);
+    pages.push(p);
+  }
+  await waitCount(pages[0], 3);
+  assert.equal(await pages[0].$eval('#v', (el) => el.textContent), '3 osoby czytają');
+  assert.equal(await pages[0].$eval('#plain', (el) => el.textContent), '3 readers');
+  await ctx.close();
+});
+
 test('data-presence-idle: a tab hidden longer than that stops counting until visible', async () => {
   const post = uniquePost();
   const path = `/idle-${post}.html`;

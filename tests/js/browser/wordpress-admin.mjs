@@ -6,6 +6,9 @@
 //   {do:"permalinks", structure:"/%postname%/"}   Settings → Permalinks
 //   {do:"theme", slug:"twentytwentyone"}          the theme's Activate link on Appearance → Themes
 //   {do:"publish", posts:[{title, content}]}      the REST API as the editor calls it
+//   {do:"update", id, fields:{content}}           saves a post through the REST API as the block editor does
+//   {do:"visit", path:"/wp-admin/widgets.php"}    opens a page as the admin, waits 2 s after load; returns
+//                                                 its title and the data-post-id presence.js would get (or null)
 // Prints one JSON line: each step's result, in order.
 import { open, site, env, restNonce, rest } from './wordpress.mjs';
 
@@ -94,6 +97,22 @@ const actions = {
     const now = await page.locator('.theme.active').first().getAttribute('data-slug');
     if (now !== slug) throw new Error(`theme: ${now} is active, wanted ${slug}`);
     return { theme: now };
+  },
+
+  async visit({ path }) {
+    await go(path);
+    await page.waitForTimeout(2000);
+    const html = await page.content();
+    const counted = /"data-post-id":"([^"]+)"/.exec(html);
+    return { path, title: await page.title(), postId: counted ? counted[1] : null };
+  },
+
+  async update({ id, fields, type = 'posts' }) {
+    if (!page.url().includes('/wp-admin/')) await go('/wp-admin/');
+    const nonce = await restNonce(page);
+    const r = await rest(page, nonce, 'POST', `/wp/v2/${type}/${id}`, fields);
+    if (r.status !== 200) throw new Error(`update ${id}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    return { id, status: r.status };
   },
 
   async publish({ posts, type = 'posts' }) {

@@ -1,6 +1,7 @@
 // "The block is in the inserter and renders in the editor" (issue 16, WordPress 6.5): in a
 // new post's block editor, the inserter finds "Readers now" and "Popular now"; inserting
 // "Readers now" renders the block in the editor's canvas. Writes SHOT in tests/artifacts/.
+// Then a save with "Notify readers of this update" unticked ticks it again (review S10).
 // Env (besides wordpress.mjs's): SHOT.
 import path from 'node:path';
 import fs from 'node:fs';
@@ -46,6 +47,21 @@ try {
   // The screenshot shows the inserter's search beside the inserted block.
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, env('SHOT')) });
+
+  // "Notify readers of this update" is for one save (review S10): unticked for a save, it
+  // is ticked again once the save (and its meta boxes) are done.
+  await page.waitForSelector('#presence_notify', { state: 'attached' });
+  await page.waitForSelector('script[src*="presence-notices.js"]', { state: 'attached' });
+  await page.waitForTimeout(1000); // the script subscribes to the editor's store when it runs
+  await page.evaluate(() => { document.getElementById('presence_notify').checked = false; });
+  await page.evaluate(() => wp.data.dispatch('core/editor').savePost());
+  const retick = await page.waitForFunction(() => {
+    const saving = wp.data.select('core/editor').isSavingPost()
+      || (wp.data.select('core/edit-post').isSavingMetaBoxes && wp.data.select('core/edit-post').isSavingMetaBoxes());
+    return !saving && document.getElementById('presence_notify').checked;
+  }, null, { timeout: 15000 }).then(() => true, () => false);
+  console.log(`after a save with "Notify readers of this update" unticked, it is ${retick ? 'ticked again' : 'still unticked'}`);
+  if (!retick) failures.push('"Notify readers of this update" stays unticked after a save in the block editor');
 } catch (e) {
   failures.push(e.stack);
 } finally {

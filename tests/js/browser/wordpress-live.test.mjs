@@ -1,9 +1,13 @@
 // "Live lists" (issue 16): the "Popular now" block on a page and the Dashboard widget's
 // figures match the live counts within 2 s of each change (the median over every change;
 // each within 5 s), and never say "Nobody is reading" while someone is. Readers are
-// socket.io-client sockets sending `viewing`, as presence.js does. Also the admin Posts list's "Reading now" column, and its screenshot.
-// Env (besides wordpress.mjs's): PRESENCE_URL, POPULAR_URL (a page with the block), POSTS
-// (JSON [{id, link, title}], three posts), SHOT (the Posts list's file in tests/artifacts/).
+// socket.io-client sockets sending `viewing`, as presence.js does. Also the admin Posts
+// list's "Reading now" column, and its screenshot.
+// Also: a page (not a listable post) read while nobody reads a post, which the lists must
+// not call "Nobody is reading" (review M1).
+// Env (besides wordpress.mjs's): PRESENCE_URL, POPULAR_URL (a page with the block), PAGE_ID
+// (that page's id), POSTS (JSON [{id, link, title}], three posts), SHOT (the Posts list's
+// file in tests/artifacts/).
 import path from 'node:path';
 import fs from 'node:fs';
 import { io } from 'socket.io-client';
@@ -12,6 +16,7 @@ import { watchConsole } from './lib.mjs';
 
 const server = env('PRESENCE_URL').replace(/\/+$/, '');
 const posts = JSON.parse(env('POSTS'));
+const pageId = Number(env('PAGE_ID'));
 const BOUND_MS = 2000;
 const failures = [];
 const latencies = [];
@@ -28,7 +33,7 @@ function connect(id) {
 
 /** Makes the readers of each post number `want[id]`. */
 async function readers(want) {
-  for (const { id } of posts) {
+  for (const id of [...posts.map((p) => p.id), pageId]) {
     const list = sockets.get(id) ?? [];
     while (list.length > (want[id] ?? 0)) list.pop().disconnect();
     while (list.length < (want[id] ?? 0)) list.push(await connect(id));
@@ -41,12 +46,14 @@ async function api(route) {
   return r.json();
 }
 
-/** What the server says now: { stats, counts: {id: n} } for our posts. */
+/** What the server says now: { stats, counts: {id: n} } for our posts, and `page`: the
+ * readers of the page. */
 async function live() {
   const stats = await api('/api/stats');
-  const { posts: rows } = await api(`/api/posts?ids=${posts.map((p) => p.id).join(',')}`);
-  const counts = Object.fromEntries(rows.map((r) => [Number(r.post_id), r.viewers]));
-  return { stats, counts };
+  const { posts: rows } = await api(`/api/posts?ids=${[...posts.map((p) => p.id), pageId].join(',')}`);
+  const all = Object.fromEntries(rows.map((r) => [Number(r.post_id), r.viewers]));
+  const counts = Object.fromEntries(posts.map(({ id }) => [id, all[id] ?? 0]));
+  return { stats, counts, page: all[pageId] ?? 0 };
 }
 
 const popularState = (page) => page.evaluate(() => {
@@ -82,6 +89,14 @@ const { browser } = await open();
 const readerContext = await browser.newContext();
 const popular = await readerContext.newPage();
 const seen = watchConsole(popular, 'popular page');
+// What the visitor's page asks (review S8): one /api/top URL whatever the list, and the
+// titles with their ids sorted, cacheable for visitors.
+const topUrls = new Set();
+const titleUrls = [];
+popular.on('request', (r) => {
+  if (r.url().includes('/api/top')) topUrls.add(r.url());
+  if (/presence(%2F|\/)v1(%2F|\/)posts/.test(r.url())) titleUrls.push(r.url());
+});
 const adminContext = await browser.newContext({ storageState: env('WP_STATE'), viewport: { width: 1100, height: 700 } });
 const dashboard = await adminContext.newPage();
 const seenAdmin = watchConsole(dashboard, 'dashboard');
@@ -109,19 +124,21 @@ async function follow(name, where, page, state, matches, strict = false) {
   return null;
 }
 
+const nobody = (text) => /Nobody is reading/.test(text ?? '');
 const popularMatches = (p, now) => (now.stats.viewers === 0
-  ? /Nobody is reading/.test(p.text ?? '') && p.items.length === 0
-  : listMatches(p.items, now.counts));
+  ? nobody(p.text) && p.items.length === 0
+  : !nobody(p.text) && listMatches(p.items, now.counts));
 const dashboardMatches = (d, now) => d.viewers === String(now.stats.viewers)
   && d.posts === String(now.stats.posts)
-  && (now.stats.viewers === 0 || listMatches(d.items, now.counts));
+  && (now.stats.viewers === 0 || (!nobody(d.text) && listMatches(d.items, now.counts)));
 
 /** After a change of readers: waits until the server has it, then until both pages show it. */
 async function stage(name, want) {
   await readers(want);
   for (let i = 0; i < 100; i++) {
     const now = await live();
-    if (posts.every(({ id }) => (now.counts[id] ?? 0) === (want[id] ?? 0))) break;
+    if (posts.every(({ id }) => (now.counts[id] ?? 0) === (want[id] ?? 0))
+      && now.page === (want[pageId] ?? 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const [p, d] = await Promise.all([
@@ -155,9 +172,11 @@ try {
   await popular.goto(env('POPULAR_URL'), { waitUntil: 'load' });
   await dashboard.goto(`${site()}/wp-admin/index.php`, { waitUntil: 'load' });
   await popular.waitForSelector('.presence-popular', { state: 'attached', timeout: 10000 });
-  await stage('3, 2 and 1 readers', { [a]: 3, [b]: 2, [c]: 1 });
+  // The most read has the highest id: the list asks for titles in ranking order, which
+  // must not make the URL (review S8).
+  await stage('1, 2 and 3 readers', { [a]: 1, [b]: 2, [c]: 3 });
   await fresh('a popular page opened while 6 read');
-  await stage('two readers of the first leave', { [a]: 1, [b]: 2, [c]: 1 });
+  await stage('two readers of the third leave', { [a]: 1, [b]: 2, [c]: 1 });
   await stage('a reader of the third arrives', { [a]: 1, [b]: 2, [c]: 2 });
 
   // The Posts list's column, with readers.
@@ -173,7 +192,22 @@ try {
   failures.push(...seenList.js);
 
   await stage('everyone leaves', {});
+  // Someone reads, but nothing listable: the lists stop saying "Nobody is reading".
+  await stage('only a page is read', { [pageId]: 1 });
+  await fresh('a popular page opened while only a page is read');
+  await stage('the page reader leaves', {});
   failures.push(...seen.js, ...seenAdmin.js);
+
+  console.log(`visitor's page asked /api/top as ${[...topUrls].join(', ')}; titles as ${titleUrls.join(', ')}`);
+  if (topUrls.size !== 1 || ![...topUrls][0].endsWith('/api/top?limit=50')) failures.push(`the popular page asked /api/top with ${[...topUrls].join(', ')}, wanted one fixed URL`);
+  for (const u of titleUrls) {
+    const ids = (new URL(u).searchParams.get('ids') ?? '').split(',').map(Number);
+    if (ids.join(',') !== [...ids].sort((x, y) => x - y).join(',')) failures.push(`titles asked with unsorted ids: ${u}`);
+  }
+  const titles = await fetch(`${site()}/?rest_route=/presence/v1/posts&ids=${posts.map((p) => p.id).join(',')}`);
+  const cache = titles.headers.get('cache-control') ?? '';
+  console.log(`presence/v1/posts for a visitor: HTTP ${titles.status}, Cache-Control: ${cache}`);
+  if (!/public/.test(cache) || !/max-age=300/.test(cache)) failures.push(`presence/v1/posts for a visitor: Cache-Control "${cache}", wanted public, max-age=300`);
 } catch (e) {
   failures.push(e.stack);
 } finally {

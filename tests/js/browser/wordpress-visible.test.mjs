@@ -1,8 +1,10 @@
 // "Visible with no further step" (issue 16): after the setup alone (plugin active, server URL
 // saved), a post page of the active theme shows the count under the title, in the content
 // column. Two readers of the post see 2; when one leaves, the other sees 1. No JS errors.
+// With HANDPLACED_URL (a post whose content holds a "Readers now" block after its first
+// paragraph): that block is the one count on its page, not one under the title (review S4).
 // Env (besides wordpress.mjs's): POST_URL, THEME (for the message), SHOT (a file name in
-// tests/artifacts/).
+// tests/artifacts/), HANDPLACED_URL (optional).
 import path from 'node:path';
 import fs from 'node:fs';
 import { open, env, ARTIFACTS } from './wordpress.mjs';
@@ -59,6 +61,27 @@ try {
   await second.context.close();
   await waitCount(first.page, 1);
   for (const r of [first, second]) failures.push(...r.seen.js);
+
+  if (process.env.HANDPLACED_URL) {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const page = await context.newPage();
+    const seen = watchConsole(page, 'hand-placed');
+    await page.goto(process.env.HANDPLACED_URL, { waitUntil: 'load' });
+    await waitCount(page, 1);
+    const placed = await page.evaluate(() => {
+      const blocks = [...document.querySelectorAll('.presence-readers-now')];
+      const first = document.querySelector('.wp-block-post-content p, .entry-content p');
+      return {
+        blocks: blocks.length,
+        inContent: blocks.length === 1 && !!blocks[0].closest('.wp-block-post-content, .entry-content'),
+        afterText: blocks.length === 1 && !!first && !!(first.compareDocumentPosition(blocks[0]) & Node.DOCUMENT_POSITION_FOLLOWING),
+      };
+    });
+    console.log(`${theme}: hand-placed ${JSON.stringify(placed)}`);
+    if (!(placed.blocks === 1 && placed.inContent && placed.afterText)) failures.push(`${theme}: the block placed in the content is not the one count on its page: ${JSON.stringify(placed)}`);
+    failures.push(...seen.js);
+    await context.close();
+  }
 } catch (e) {
   failures.push(`${theme}: ${e.message}`);
 } finally {

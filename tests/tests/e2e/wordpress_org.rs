@@ -25,9 +25,15 @@ const NOTICES_TOKEN: &str = "wporg-test-notices-token";
 
 /// The test locale: German texts for what a reader sees.
 const LOCALE: &str = "de_DE";
-const TRANSLATIONS: [(&str, &str); 6] = [
+const TRANSLATIONS: [(&str, &str); 7] = [
     ("Just you", "Nur Sie"),
     ("{total} people reading", "{total} Personen lesen"),
+    // A plural form (context, U+0004, text, as gettext keys them): German's CLDR category
+    // "one" of a list's "{total} reading".
+    (
+        "plural category one\u{4}{total} reading",
+        "{total} Person liest",
+    ),
     (
         "This post was updated.",
         "Dieser Beitrag wurde aktualisiert.",
@@ -88,6 +94,7 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
             { "do": "settings", "fields": { "presence_server_url": "javascript:alert(1)" } },
             { "do": "settings", "fields": { "presence_server_url": "ftp://127.0.0.1/" } },
             { "do": "settings", "fields": { "presence_idle_seconds": "-5" } },
+            { "do": "settings", "fields": { "presence_server_url": "ftp://127.0.0.1/<b>bold</b>" } },
         ]),
     )
     .await;
@@ -119,6 +126,76 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
         results[3]
     );
     assert_eq!(results[3]["values"]["presence_idle_seconds"], "0");
+    // The refused value is shown as text, its markup escaped (review S2): the error's text
+    // has the tags themselves, which it would not if the browser had parsed them.
+    assert!(
+        errors(&results[4]).iter().any(
+            |e| e.contains("\"ftp://127.0.0.1/<b>bold</b>\" is not an http:// or https:// URL")
+        ),
+        "the refused value with markup is shown escaped: {}",
+        results[4]
+    );
+    assert_eq!(results[4]["values"]["presence_server_url"], server.url());
+
+    // Review S11: an "updated" notice is queued for a save in a post editor (the block
+    // editor's REST save), for the user who saved; a save from elsewhere (here a script,
+    // as WP-CLI, cron or an importer would) queues none, since nobody could send it.
+    let pending = |wp: &WordPress| {
+        php(
+            wp,
+            &format!(
+                "echo wp_json_encode( get_post_meta( {}, '_presence_notice_pending', true ) );",
+                post.id
+            ),
+        )
+    };
+    php(
+        &wp,
+        &format!(
+            "wp_update_post( array( 'ID' => {}, 'post_content' => 'Changed by a script.' ) );",
+            post.id
+        ),
+    );
+    let by_script = pending(&wp);
+    println!("queued by a script's save: {by_script}");
+    assert_eq!(
+        by_script.trim(),
+        "\"\"",
+        "a save outside the editors queues no notice"
+    );
+    wp.admin(json!([{ "do": "update", "id": post.id, "fields": { "content": "Changed in the editor." } }]))
+        .await;
+    let by_editor: Value = serde_json::from_str(pending(&wp).trim()).unwrap();
+    println!("queued by the editor's save: {by_editor}");
+    assert_eq!(by_editor[0]["notice"]["kind"], "updated", "{by_editor}");
+    assert_eq!(
+        by_editor[0]["user"], 1,
+        "queued for the admin who saved: {by_editor}"
+    );
+
+    // Review S12: a draft's preview is not counted (no post id for presence.js).
+    let draft = wp
+        .admin(json!([{ "do": "publish", "posts": [{ "title": "A draft", "content": "Not yet.", "status": "draft" }] }]))
+        .await;
+    let draft_id = draft[0][0]["id"].as_u64().unwrap();
+    let preview = wp
+        .admin(json!([{ "do": "visit", "path": format!("/?p={draft_id}&preview=true") }]))
+        .await;
+    println!("draft preview: {}", preview[0]);
+    assert!(
+        preview[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("A draft"),
+        "the preview shows the draft: {}",
+        preview[0]
+    );
+    assert_eq!(
+        preview[0]["postId"],
+        Value::Null,
+        "a draft's preview is not counted: {}",
+        preview[0]
+    );
 
     // The privacy policy guide (Settings → Privacy) carries the plugin's text.
     let privacy = steps(&wp, json!([{ "do": "privacy" }])).await;
@@ -157,6 +234,15 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
     .await;
     let reader = &reader[0];
     println!("reader in {LOCALE}: {reader}");
+    // Review S6: the plugin hands a badge the translated plural forms (only those), which
+    // presence.js picks by the page's language (tests/js/browser/embed.test.mjs).
+    let badge = php(&wp, &format!("echo presence_badge_html( {} );", post.id));
+    println!("badge in {LOCALE}: {badge}");
+    assert!(
+        badge.contains(r#"data-presence-template-one="{total} Person liest""#)
+            && !badge.contains("data-presence-template-few"),
+        "the badge carries the translated plural form, and only that: {badge}"
+    );
     assert_eq!(reader["lang"], "de-DE");
     assert_eq!(reader["alone"], "Nur Sie");
     assert_eq!(reader["two"], "2 Personen lesen");
@@ -194,7 +280,7 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
 
 #[tokio::test]
 async fn on_a_multisite_network_activation_works_and_uninstall_leaves_nothing_on_any_site() {
-    let server = ServerProcess::start(&[]).await;
+    let server = ServerProcess::start(&[("PRESENCE_NOTICES__TOKEN", NOTICES_TOKEN)]).await;
     let wp = WordPress::start(Version::Debian).await;
     make_network(&wp);
     // The network's cookies are named after its address: log in again.
@@ -230,6 +316,27 @@ echo wp_json_encode( array( 'site' => $site, 'post' => $post, 'link' => get_perm
         html.contains("wp-block-presence-readers-now") && html.contains("presence-loader"),
         "the network-activated plugin shows the count on the second site ({link}):\n{}",
         &html[..html.len().min(3000)]
+    );
+    // Review S1: the sites of a network share one presence-server and their post ids
+    // overlap, so a post is counted under "<blog_id>-<post_id>"; readers of the second
+    // site's post are counted, and get its notices, under that key.
+    let key = format!("{}-{}", second["site"], second["post"]);
+    assert!(
+        html.contains(&format!("\"data-post-id\":\"{key}\"")),
+        "the second site's post is counted as {key} ({link}):\n{}",
+        &html[html.find("presence-loader").unwrap_or(0)..]
+    );
+    let reader = steps(
+        &wp,
+        json!([{ "do": "reader", "url": link, "server": server.url(), "token": NOTICES_TOKEN, "post": key }]),
+    )
+    .await;
+    println!("reader of {key}: {}", reader[0]);
+    assert_eq!(reader[0]["two"], "2 people reading", "{}", reader[0]);
+    assert_eq!(
+        reader[0]["updated"]["text"], "This post was updated.",
+        "the notice for {key} reached its reader: {}",
+        reader[0]
     );
 
     for site in [1, second["site"].as_u64().unwrap()] {
@@ -343,7 +450,12 @@ fn build_mo(dir: &Path, mo: &Path, translations: &[(&str, &str)]) {
         "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\"Language: de_DE\\n\"\n\"Plural-Forms: nplurals=2; plural=(n != 1);\\n\"\n\n",
     );
     for (english, german) in translations {
-        po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        if let Some((context, english)) = english.split_once('\u{4}') {
+            po.push_str(&format!("msgctxt \"{context}\"\n"));
+            po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        } else {
+            po.push_str(&format!("msgid \"{english}\"\nmsgstr \"{german}\"\n\n"));
+        }
     }
     let path = dir.join(mo.file_name().unwrap()).with_extension("po");
     std::fs::write(&path, po).unwrap();

@@ -25,6 +25,17 @@ async fn story(version: Version) {
         )
         .await;
     let tag = version.tag();
+    // A post whose author placed "Readers now" in its content, after the first paragraph.
+    let handplaced = wp
+        .admin(serde_json::json!([{ "do": "publish", "posts": [{
+            "title": "Placed by hand",
+            "content": "<!-- wp:paragraph -->\n<p>First the text.</p>\n<!-- /wp:paragraph -->\n\n<!-- wp:presence/readers-now /-->",
+        }] }]))
+        .await;
+    let handplaced_url = handplaced[0][0]["link"]
+        .as_str()
+        .expect("the hand-placed post's link")
+        .to_string();
 
     // Visible with no further step, in a block theme and in a classic one.
     for theme in ["twentytwentythree", "twentytwentyone"] {
@@ -40,6 +51,7 @@ async fn story(version: Version) {
                     ("POST_URL", &posts[0].link),
                     ("THEME", theme),
                     ("SHOT", &shot),
+                    ("HANDPLACED_URL", &handplaced_url),
                 ],
             )
             .await;
@@ -55,6 +67,18 @@ async fn story(version: Version) {
             println!("{}", output.trim_end());
         }
     }
+
+    // The block widgets editor of a classic theme (Twenty Twenty-One is active now) loads
+    // the blocks' editor script without WordPress's "wp-editor" warning (review M3).
+    let widgets = wp
+        .admin(serde_json::json!([{ "do": "visit", "path": "/wp-admin/widgets.php" }]))
+        .await;
+    println!("widgets screen: {}", widgets[0]);
+    let log = wp.debug_log();
+    assert!(
+        !log.contains("\"wp-editor\" script should not be enqueued"),
+        "the widgets editor warned about wp-editor:\n{log}"
+    );
 
     // A hung server against no presence at all (the plugin deactivated).
     let hung = HungServer::start();
@@ -99,12 +123,14 @@ async fn story(version: Version) {
         .as_str()
         .expect("the page's link")
         .to_string();
+    let page_id = page[0][0]["id"].to_string();
     let output = wp
         .node(
             "browser/wordpress-live.test.mjs",
             &[
                 ("PRESENCE_URL", &server.url()),
                 ("POPULAR_URL", &popular_url),
+                ("PAGE_ID", &page_id),
                 ("POSTS", &serde_json::to_string(&posts).unwrap()),
                 ("SHOT", &format!("wordpress-{tag}-posts-list.png")),
             ],

@@ -92,16 +92,25 @@
 		if ( known ) {
 			return;
 		}
-		// block.json (WordPress 5.5+) registered the metadata on the server: the editor
-		// merges it in; older versions take the attributes from here.
+		// block.json (WordPress 5.5+) registered the metadata on the server, translated: the
+		// editor merges it in, and only edit and save come from here (plus apiVersion 1 for
+		// an editor without useBlockProps). Older versions take everything from here.
 		var meta = settings[ name ];
+		if ( window.presenceBlockJson ) {
+			meta = { edit: meta.edit, save: meta.save };
+			if ( ! useBlockProps ) {
+				meta.apiVersion = 1;
+			}
+			wp.blocks.registerBlockType( full, meta );
+			return;
+		}
 		meta.apiVersion = useBlockProps ? 3 : 1;
 		meta.attributes = name === 'readers-now' ? {
 			several: { type: 'string', default: '' },
 			one: { type: 'string', default: '' },
 			alone: { type: 'string', default: '' },
 			showViews: { type: 'boolean', default: false }
-		} : { limit: { type: 'number', default: 5 } };
+		} : { limit: { type: 'integer', default: 5 } };
 		wp.blocks.registerBlockType( full, meta );
 	} );
 }( window.wp ) );

@@ -25,8 +25,23 @@
 	var server = me.getAttribute( 'data-presence-server' );
 	var rest = me.getAttribute( 'data-presence-posts' );
 	var own = me.getAttribute( 'data-post-id' );
-	var posts = {}; // id => { id, title, link }, or 0: not a published post of this site
-	var busy, again, soonT, hooked, tries = 0;
+	// This site's keys on presence-server: "<blog_id>-<post id>" on multisite, the bare id
+	// on a single site (data-presence-prefix "").
+	var prefix = me.getAttribute( 'data-presence-prefix' ) || '';
+	var posts = {}; // key => { id, title, link }, or 0: not a published post of this site
+	var live = {}; // key => { n: readers, t: when presence.js's socket said so }
+	// The page's language (<html lang>), for plural forms and numbers; the browser's where
+	// it is missing or not a valid language tag.
+	var plural, lang;
+	try {
+		plural = new Intl.PluralRules( d.documentElement.lang || undefined );
+		lang = plural.resolvedOptions().locale;
+	} catch ( e ) {}
+	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0, quiet = 0;
+	// One /api/top URL for every page and list (presence-server's answer may be cached for a
+	// second by a CDN: it sends Cache-Control: public, max-age=1); 50 covers lists of up to
+	// 20 posts with room for ids that are not this site's posts.
+	var LIMIT = 50;
 
 	function all( q ) {
 		return Array.prototype.slice.call( d.querySelectorAll( q ) );
@@ -54,7 +69,6 @@
 	function refresh() {
 		var lists = all( '[data-presence-top]' );
 		var figures = all( '[data-presence-stats-viewers],[data-presence-stats-posts]' ).length;
-		var max = 0;
 		hook();
 		if ( busy ) {
 			again = 1;
@@ -63,40 +77,58 @@
 		if ( ! lists.length && ! figures ) {
 			return;
 		}
-		lists.forEach( function ( l ) {
-			max = Math.max( max, +l.getAttribute( 'data-presence-top' ) || 5 );
-		} );
 		busy = 1;
+		last = Date.now();
+		var asked = Date.now();
 		Promise.all( [
-			lists.length ? get( server + '/api/top?limit=' + Math.min( 100, 2 * max + 10 ) ) : null,
+			lists.length ? get( server + '/api/top?limit=' + LIMIT ) : null,
 			figures ? get( server + '/api/stats' ) : null
 		] ).then( function ( r ) {
 			var top = r[ 0 ] ? r[ 0 ].posts : [];
 			var need = [];
 			top.forEach( function ( p ) {
-				if ( ! ( p.post_id in posts ) ) {
-					if ( /^\d+$/.test( p.post_id ) ) {
-						need.push( p.post_id );
+				var k = String( p.post_id );
+				var id = k.slice( prefix.length );
+				if ( ! ( k in posts ) ) {
+					if ( k.slice( 0, prefix.length ) === prefix && /^\d+$/.test( id ) ) {
+						need.push( id );
 					} else {
-						posts[ p.post_id ] = 0;
+						posts[ k ] = 0;
 					}
 				}
 			} );
-			var titles = need.length ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ) : null;
+			// Sorted: the same ids make the same URL for every visitor (cacheable).
+			need.sort( function ( x, y ) {
+				return x - y;
+			} );
+			// When WordPress does not answer (a blip, or a plugin that closes the REST API to
+			// visitors: 401), the lists show what they know and ask again a minute later.
+			var titles = need.length && Date.now() >= quiet ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ).catch( function () {
+				quiet = Date.now() + 6e4;
+			} ) : null;
 			return Promise.resolve( titles ).then( function ( j ) {
-				need.forEach( function ( id ) {
-					posts[ id ] = 0;
-				} );
-				( j ? j.posts : [] ).forEach( function ( p ) {
-					posts[ p.id ] = p;
-				} );
-				show( lists, top, r[ 1 ] );
+				if ( j ) {
+					need.forEach( function ( id ) {
+						posts[ prefix + id ] = 0;
+					} );
+					( j.posts || [] ).forEach( function ( p ) {
+						posts[ prefix + p.id ] = p;
+					} );
+				}
+				show( lists, top, r[ 1 ], asked );
 			} );
 		} ).catch( function () {
 			all( '[data-presence-error]' ).forEach( function ( l ) {
 				l.textContent = '';
 				add( l, 'p', 'presence-error', l.getAttribute( 'data-presence-error' ) );
 				l.removeAttribute( 'data-presence-shown' );
+			} );
+			// No answer is no "nobody": an earlier empty state goes (the items stay).
+			lists.forEach( function ( l ) {
+				if ( l.querySelector( '.presence-popular-empty' ) ) {
+					l.textContent = '';
+					l.removeAttribute( 'data-presence-shown' );
+				}
 			} );
 		} ).then( function () {
 			busy = 0;
@@ -107,6 +139,11 @@
 		} );
 	}
 
+	// The text for n readers: the list's plural form for n in the page's language, if any.
+	function form( l, tpl, n ) {
+		return ( plural && l.getAttribute( 'data-presence-template-' + plural.select( n ) ) ) || tpl;
+	}
+
 	function add( parent, tag, cls, text ) {
 		var e = d.createElement( tag );
 		e.className = cls;
@@ -114,25 +151,41 @@
 		return parent.appendChild( e );
 	}
 
-	function show( lists, top, stats ) {
+	function show( lists, top, stats, asked ) {
 		// The page's own reader is counted once presence.js has said `viewing`: until then,
 		// an answer without its post is older than the page, and never "nobody".
 		var stale = own && ! top.some( function ( p ) {
 			return p.post_id == own;
 		} );
+		var anyone = top.length > 0;
+		// Counts pushed over the socket since the question are newer than the answer: they
+		// win (presence.js only fills badges without a count, and pushes only changes).
+		top = top.map( function ( p ) {
+			var x = live[ p.post_id ];
+			return x && x.t > asked ? { post_id: p.post_id, viewers: x.n } : p;
+		} ).filter( function ( p ) {
+			return p.viewers > 0;
+		} ).sort( function ( x, y ) {
+			return y.viewers - x.viewers || ( String( y.post_id ) > String( x.post_id ) ? 1 : -1 );
+		} );
+		// Once an answer had the page's own post (listed here or not), or it is no post this
+		// site lists, its count changes need no new /api/top: pushes keep the badges live.
+		ownSeen = ownSeen || ! stale || posts[ own ] === 0;
 		lists.forEach( function ( l ) {
 			var items = top.filter( function ( p ) {
 				return posts[ p.post_id ];
 			} ).slice( 0, +l.getAttribute( 'data-presence-top' ) || 5 );
 			var tpl = l.getAttribute( 'data-presence-template' ) || '{total} reading';
-			var key = JSON.stringify( items );
+			// Three states: items; nobody reads anywhere ("Nobody…"); someone reads, but
+			// nothing listable here (a page, a draft, another site): an empty box.
+			var key = JSON.stringify( [ items, anyone ] );
 			if ( l.getAttribute( 'data-presence-shown' ) == key || ( ! items.length && stale ) ) {
 				return;
 			}
 			l.setAttribute( 'data-presence-shown', key );
 			l.textContent = '';
 			if ( ! items.length ) {
-				if ( ! top.length ) {
+				if ( ! anyone ) {
 					add( l, 'p', 'presence-popular-empty', l.getAttribute( 'data-presence-empty' ) || '' );
 				}
 				return;
@@ -145,10 +198,16 @@
 				li.setAttribute( 'data-presence-count', p.viewers );
 				a.href = posts[ p.post_id ].link;
 				li.appendChild( d.createTextNode( ' ' ) );
-				var b = add( li, 'span', 'presence-badge', tpl.replace( /\{total\}|\{n\}/g, p.viewers.toLocaleString() ) );
+				var b = add( li, 'span', 'presence-badge', form( l, tpl, p.viewers ).replace( /\{total\}|\{n\}/g, p.viewers.toLocaleString( lang ) ) );
 				b.setAttribute( 'data-presence-viewers', '' );
 				b.setAttribute( 'data-post-id', p.post_id );
 				b.setAttribute( 'data-presence-template', tpl.replace( /\{n\}/g, '{total}' ) );
+				// The list's plural forms (data-presence-template-few…), which presence.js picks.
+				Array.prototype.forEach.call( l.attributes, function ( at ) {
+					if ( /^data-presence-template-/.test( at.name ) ) {
+						b.setAttribute( at.name, at.value );
+					}
+				} );
 				if ( p.post_id == own ) {
 					// presence.js fills the page's own post like its own count: alone is "zero".
 					b.setAttribute( 'data-presence-zero', tpl.replace( /\{total\}|\{n\}/g, '1' ) );
@@ -160,17 +219,31 @@
 		if ( stats && ! ( own && ! stats.viewers ) ) {
 			[ [ 'viewers', stats.viewers ], [ 'posts', stats.posts ] ].forEach( function ( f ) {
 				all( '[data-presence-stats-' + f[ 0 ] + ']' ).forEach( function ( e ) {
-					e.textContent = ( +f[ 1 ] || 0 ).toLocaleString();
+					e.textContent = ( +f[ 1 ] || 0 ).toLocaleString( lang );
 					e.setAttribute( 'data-presence-count', +f[ 1 ] || 0 );
 				} );
 			} );
 		}
 	}
 
+	// The smallest count a full list shows (Infinity: none is full, so a listable post with
+	// readers would be listed already).
+	function least() {
+		var m = Infinity;
+		all( '[data-presence-top]' ).forEach( function ( l ) {
+			var li = l.querySelectorAll( 'li[data-post-id]' );
+			if ( li.length && li.length >= ( +l.getAttribute( 'data-presence-top' ) || 5 ) ) {
+				m = Math.min( m, +li[ li.length - 1 ].getAttribute( 'data-presence-count' ) );
+			}
+		} );
+		return m;
+	}
+
 	// Counts pushed over presence.js's socket: keep the items in step, in order.
 	function pushed( a ) {
 		var id = a[ 1 ];
 		var n = +a[ 2 ];
+		live[ id ] = { n: n, t: Date.now() };
 		var items = all( '[data-presence-top] li[data-post-id]' ).filter( function ( li ) {
 			return li.getAttribute( 'data-post-id' ) == id;
 		} );
@@ -184,7 +257,9 @@
 				ol.appendChild( e );
 			} );
 		} );
-		if ( ( items.length && n < 1 ) || ( id == own && ! items.length && n > 0 ) ) {
+		// Asks again when a listed post loses its last reader, and once for the page's own
+		// post, which may enter the lists: not on every change of its count (review M2).
+		if ( ( items.length && n < 1 ) || ( id == own && ! items.length && n > 0 && ( ! ownSeen || ( posts[ own ] && n > least() ) ) ) ) {
 			soon();
 		}
 	}
@@ -214,15 +289,22 @@
 		}
 	}, 250 );
 	var every = Math.min.apply( null, all( '[data-presence-refresh]' ).map( function ( l ) {
-		return +l.getAttribute( 'data-presence-refresh' ) || 5;
-	} ).concat( [ 60 ] ) );
-	setInterval( function () {
-		if ( ! d.hidden ) {
-			refresh();
-		}
-	}, every * 1e3 );
+		return +l.getAttribute( 'data-presence-refresh' ) || 2;
+	} ).concat( [ 60 ] ) ) * 1e3;
+	// Within every `every` while the page is visible: after 70–90 % of it, at random (pages
+	// opened together do not ask together, and with the answer's way back a new post is
+	// listed within `every`); a tab coming back asks at once, unless it asked within `every`.
+	function tick() {
+		setTimeout( function () {
+			if ( ! d.hidden ) {
+				refresh();
+			}
+			tick();
+		}, every * ( 0.7 + Math.random() / 5 ) );
+	}
+	tick();
 	d.addEventListener( 'visibilitychange', function () {
-		if ( ! d.hidden ) {
+		if ( ! d.hidden && Date.now() - last >= every ) {
 			refresh();
 		}
 	} );

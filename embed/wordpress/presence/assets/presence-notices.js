@@ -81,6 +81,12 @@
 		if ( saving() ) {
 			return; // The meta boxes are being saved: their end calls again.
 		}
+		// "Notify readers of this update" is for one save: the block editor keeps the meta
+		// box as it was, so tick it again for the next one.
+		var notify = d.getElementById( 'presence_notify' );
+		if ( notify ) {
+			notify.checked = true;
+		}
 		wp.apiFetch( { path: me.getAttribute( 'data-presence-take' ), method: 'POST' } ).then( send, function () {} );
 	}
 	wp.data.subscribe( function () {

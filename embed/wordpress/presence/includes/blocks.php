@@ -9,10 +9,12 @@
  *
  * Placement (Settings → Presence, "Show the count"):
  * - block themes on WordPress 6.4+: Block Hooks put "Readers now" after core/post-title
- *   (or core/post-content) in the single-post templates; it can be moved or removed in
- *   the Site Editor;
- * - other themes (and block themes before 6.4): the_content, at the start or the end.
- * Whatever the route, the count of the page's post is shown once per page.
+ *   (or core/post-content) in the templates that can show a single post; it can be moved
+ *   or removed in the Site Editor;
+ * - other themes, and block templates that do not render it (before 6.4, templates edited
+ *   in the Site Editor on 6.4): the_content, at the start or the end.
+ * Whatever the route, the count of the page's post is shown once per page, and one the
+ * author placed in the post's content wins.
  *
  * @package Presence
  */
@@ -30,13 +32,28 @@ function presence_register_blocks() {
 		return;
 	}
 	$deps = array( 'wp-blocks', 'wp-element', 'wp-components', 'wp-i18n' );
-	foreach ( array( 'wp-block-editor', 'wp-editor', 'wp-server-side-render' ) as $handle ) {
+	// wp-block-editor where it exists (5.2+): wp-editor beside the widgets editor (5.8+)
+	// makes WordPress warn that it "should not be enqueued together with the new widgets
+	// editor". 5.0–5.1 have only wp-editor.
+	$editor = wp_script_is( 'wp-block-editor', 'registered' ) ? 'wp-block-editor' : 'wp-editor';
+	foreach ( array( $editor, 'wp-server-side-render' ) as $handle ) {
 		if ( wp_script_is( $handle, 'registered' ) ) {
 			$deps[] = $handle;
 		}
 	}
 	wp_register_script( 'presence-blocks', plugins_url( 'assets/blocks.js', PRESENCE_FILE ), $deps, PRESENCE_VERSION, true );
 	wp_register_style( 'presence', plugins_url( 'assets/presence.css', PRESENCE_FILE ), array(), PRESENCE_VERSION );
+	// The editor script's __() strings: core sets translations only for block.json's
+	// file: scripts, not for a handle. From a language pack (translate.wordpress.org makes
+	// presence-<locale>-<md5>.json), else from the plugin's languages/ folder.
+	if ( function_exists( 'wp_set_script_translations' ) ) {
+		wp_set_script_translations( 'presence-blocks', 'presence', plugin_dir_path( PRESENCE_FILE ) . 'languages' );
+	}
+	if ( function_exists( 'register_block_type_from_metadata' ) ) {
+		// block.json gives the editor the blocks' (translated) title, description, icon and
+		// category: blocks.js then passes only what the editor draws.
+		wp_add_inline_script( 'presence-blocks', 'window.presenceBlockJson=1;', 'before' );
+	}
 
 	$blocks = array(
 		'readers-now' => 'presence_render_readers_now',
@@ -137,6 +154,11 @@ function presence_render_readers_now( $attributes = array(), $content = '', $blo
 	if ( ! $post_id || ( $inside && isset( $block->context['postId'] ) && (int) $block->context['postId'] !== $post_id ) ) {
 		return '';
 	}
+	// A "Readers now" block or [presence_viewers] the author put in the post's content wins
+	// over one the template or a widget renders earlier (under the title).
+	if ( ! doing_filter( 'the_content' ) && presence_content_places_count( $post_id ) ) {
+		return '';
+	}
 	if ( presence_readers_now_shown( true ) ) {
 		return '';
 	}
@@ -151,11 +173,30 @@ function presence_render_readers_now( $attributes = array(), $content = '', $blo
 			$count .= ' data-presence-' . $attr . '="' . esc_attr( $texts[ $name ] ) . '"';
 		}
 	}
+	if ( presence_readers_now_texts()['several'] === $texts['several'] ) {
+		$count .= presence_plural_attrs( 'several' ); // The default text: its plural forms too.
+	}
 	$count .= ' aria-live="polite">&nbsp;</span>';
 	if ( $views ) {
 		$count .= ' <span class="presence-views" data-presence-views aria-live="polite">&nbsp;</span>';
 	}
 	return presence_wrapper( 'readers-now', $inside, $extra, array(), $count );
+}
+
+/**
+ * Whether the post's own content holds a "Readers now" block or a [presence_viewers]
+ * shortcode (the post is in memory already: no query).
+ *
+ * @param int $post_id The post.
+ * @return bool
+ */
+function presence_content_places_count( $post_id ) {
+	$post = get_post( $post_id );
+	if ( ! $post ) {
+		return false;
+	}
+	return ( function_exists( 'has_block' ) && has_block( 'presence/readers-now', $post ) )
+		|| has_shortcode( $post->post_content, 'presence_viewers' );
 }
 
 /**
@@ -174,6 +215,8 @@ function presence_wrapper( $name, $inside, $extra, $attrs, $html ) {
 	wp_enqueue_style( 'presence' );
 	$class = trim( ( 'readers-now' === $name ? 'presence-readers-now' : 'presence-popular' ) . ' ' . $extra );
 	if ( $inside ) {
+		// The block's own classes (className included) come from its supports.
+		$class   = 'readers-now' === $name ? 'presence-readers-now' : 'presence-popular';
 		$wrapper = get_block_wrapper_attributes( array( 'class' => $class ) );
 	} else {
 		$wrapper = 'class="' . esc_attr( 'wp-block-presence-' . $name . ' ' . $class ) . '"';
@@ -246,32 +289,40 @@ function presence_popular_attrs( $limit, $admin ) {
 	if ( $admin ) {
 		$attrs['data-presence-error'] = $texts['error'];
 	}
+	foreach ( presence_plural_forms( 'reading' ) as $category => $text ) {
+		$attrs[ 'data-presence-template-' . $category ] = $text;
+	}
 	return $attrs;
 }
 
 /**
  * How often the browser asks presence-server again which posts are read most (and, on
- * the dashboard, the site's figures). The counts beside the posts are pushed as they
- * change; this catches posts that start being read. A list also refreshes when a count
- * in it changes (at most once a second).
+ * the dashboard, the site's figures), while the page is visible. The counts beside the
+ * posts are pushed as they change; this catches posts that start being read, within 2 s
+ * by default. Every page asks the same URL (/api/top?limit=50), which presence-server
+ * lets a CDN cache for a second. A list also refreshes when a listed post loses its last
+ * reader (at most once a second).
  *
- * @param bool $admin On the dashboard (few viewers: often) or for visitors (many: less).
+ * @param bool $admin On the dashboard, or for visitors.
  * @return int Seconds.
  */
 function presence_refresh_seconds( $admin ) {
 	/**
 	 * Filters how often a popular list (and the dashboard's figures) asks /api/top again.
+	 * Raise it for visitors on a busy site without a CDN in front of presence-server.
 	 *
-	 * @param int  $seconds Default 2 on the dashboard, 5 for visitors.
+	 * @param int  $seconds Default 2.
 	 * @param bool $admin   Whether this is the dashboard.
 	 */
-	return max( 1, (int) apply_filters( 'presence_refresh_seconds', $admin ? 2 : 5, $admin ) );
+	return max( 1, (int) apply_filters( 'presence_refresh_seconds', 2, $admin ) );
 }
 
 /**
  * Block Hooks (WordPress 6.4+, block themes): "Readers now" after the post's title (or
- * content) in the templates that show a single post. The render callback draws nothing
- * for other posts or pages, so a template with a query loop stays clean.
+ * content) in every template but those that never show a single post (archives, home,
+ * search, 404) or show pages, so custom templates assigned to a post (wp-custom-template-*,
+ * a theme's own) get it too. The render callback draws nothing for other posts or pages,
+ * so a template with a query loop stays clean.
  *
  * @param string[]                $hooked   Block types hooked at this position.
  * @param string                  $position before / after / first_child / last_child.
@@ -288,7 +339,7 @@ function presence_hooked_blocks( $hooked, $position, $anchor, $context ) {
 		return $hooked;
 	}
 	if ( $context instanceof WP_Block_Template && 'wp_template' === $context->type
-		&& ! preg_match( '/^(single|singular|index)(-|$)/', (string) $context->slug ) ) {
+		&& preg_match( '/^(archive|category|tag|taxonomy|author|date|home|front-page|search|404|page)(-|$)/', (string) $context->slug ) ) {
 		return $hooked; // Archives, pages, search…: not a single post.
 	}
 	$hooked[] = 'presence/readers-now';
@@ -297,25 +348,33 @@ function presence_hooked_blocks( $hooked, $position, $anchor, $context ) {
 add_filter( 'hooked_block_types', 'presence_hooked_blocks', 10, 4 );
 
 /**
- * Whether Block Hooks place the count on this site (a block theme on WordPress 6.4+).
+ * Whether the block template of this page renders "Readers now" itself: Block Hooks put
+ * it there (WordPress inserts hooked blocks into the template's content before the page is
+ * rendered), the owner placed it in the Site Editor, or removed the hooked one there (6.5+
+ * keeps that as "ignoredHookedBlocks" in the template). Not so in classic themes, before
+ * 6.4, in templates edited in the Site Editor on 6.4 (Block Hooks skip them), in templates
+ * this plugin does not hook, and where the title sits in a template part or pattern: there
+ * the_content places it, and the once-per-page rule keeps a hooked one from doubling it.
  *
  * @return bool
  */
-function presence_block_hooks_apply() {
-	return function_exists( 'get_hooked_blocks' ) && function_exists( 'wp_is_block_theme' ) && wp_is_block_theme();
+function presence_template_renders_count() {
+	global $_wp_current_template_content;
+	return is_string( $_wp_current_template_content ) && false !== strpos( $_wp_current_template_content, 'presence/readers-now' );
 }
 
 /**
- * The automatic placement through the_content: classic themes, and block themes before
- * WordPress 6.4. Only the main post of a single-post page, and only if no count was shown
- * yet (a block or shortcode in the content renders before this runs).
+ * The automatic placement through the_content: classic themes, and block themes whose
+ * template does not render the block (presence_template_renders_count()). Only the main
+ * post of a single-post page, and only if no count was shown yet (a block or shortcode in
+ * the content renders before this runs).
  *
  * @param string $content The post content.
  * @return string
  */
 function presence_the_content( $content ) {
 	$placement = presence_placement();
-	if ( 'none' === $placement || presence_block_hooks_apply() || is_feed() || doing_filter( 'get_the_excerpt' ) ) {
+	if ( 'none' === $placement || presence_template_renders_count() || is_feed() || doing_filter( 'get_the_excerpt' ) ) {
 		return $content;
 	}
 	$post_id = presence_current_post_id();

@@ -26,6 +26,69 @@ function presence_load_textdomain() {
 add_action( 'init', 'presence_load_textdomain', 0 );
 
 /**
+ * The plural forms of a count text, for languages whose words change with the number
+ * (Polish "2 osoby czytają", "5 osób czyta"): one translation per CLDR plural category,
+ * which presence.js and the list script pick with Intl.PluralRules for the page's
+ * language. Only the categories a translation gives: elsewhere the general text applies.
+ *
+ * @param string $which 'several' ("{total} people reading") or 'reading' ("{total} reading").
+ * @return array Category => text, e.g. array( 'few' => '{total} osoby czytają' ).
+ */
+function presence_plural_forms( $which ) {
+	if ( 'several' === $which ) {
+		$source = '{total} people reading';
+		$forms  = array(
+			/* translators: "{total} people reading" for numbers of the CLDR plural category "zero" of your language (e.g. 10–20 in Latvian). Leave it untranslated if your language has no such category: the general translation is used. */
+			'zero' => _x( '{total} people reading', 'plural category zero', 'presence' ),
+			/* translators: "{total} people reading" for numbers of the CLDR plural category "one" of your language other than 1 (e.g. 21, 31 in Russian). Leave it untranslated if your language has no such category. */
+			'one'  => _x( '{total} people reading', 'plural category one', 'presence' ),
+			/* translators: "{total} people reading" for numbers of the CLDR plural category "two" of your language (e.g. 2 in Arabic, Hebrew, Slovenian). Leave it untranslated if your language has no such category. */
+			'two'  => _x( '{total} people reading', 'plural category two', 'presence' ),
+			/* translators: "{total} people reading" for numbers of the CLDR plural category "few" of your language (e.g. 2–4 in Polish, Czech, Russian). Leave it untranslated if your language has no such category. */
+			'few'  => _x( '{total} people reading', 'plural category few', 'presence' ),
+			/* translators: "{total} people reading" for numbers of the CLDR plural category "many" of your language (e.g. 5–20 in Polish, Russian). Leave it untranslated if your language has no such category. */
+			'many' => _x( '{total} people reading', 'plural category many', 'presence' ),
+		);
+	} else {
+		$source = '{total} reading';
+		$forms  = array(
+			/* translators: "{total} reading" (the readers of a post in a list) for numbers of the CLDR plural category "zero" of your language. Leave it untranslated if your language has no such category. */
+			'zero' => _x( '{total} reading', 'plural category zero', 'presence' ),
+			/* translators: "{total} reading" for numbers of the CLDR plural category "one" of your language (1, and e.g. 21 in Russian). Leave it untranslated if your language has no such category. */
+			'one'  => _x( '{total} reading', 'plural category one', 'presence' ),
+			/* translators: "{total} reading" for numbers of the CLDR plural category "two" of your language. Leave it untranslated if your language has no such category. */
+			'two'  => _x( '{total} reading', 'plural category two', 'presence' ),
+			/* translators: "{total} reading" for numbers of the CLDR plural category "few" of your language (e.g. 2–4 in Polish). Leave it untranslated if your language has no such category. */
+			'few'  => _x( '{total} reading', 'plural category few', 'presence' ),
+			/* translators: "{total} reading" for numbers of the CLDR plural category "many" of your language (e.g. 5–20 in Polish). Leave it untranslated if your language has no such category. */
+			'many' => _x( '{total} reading', 'plural category many', 'presence' ),
+		);
+	}
+	$out = array();
+	foreach ( $forms as $category => $text ) {
+		if ( $source !== $text ) {
+			$out[ $category ] = $text;
+		}
+	}
+	return $out;
+}
+
+/**
+ * The attributes of a count element for the plural forms of $which (see
+ * presence_plural_forms()), as HTML: ' data-presence-template-few="…"'…
+ *
+ * @param string $which 'several' or 'reading'.
+ * @return string
+ */
+function presence_plural_attrs( $which ) {
+	$html = '';
+	foreach ( presence_plural_forms( $which ) as $category => $text ) {
+		$html .= ' data-presence-template-' . $category . '="' . esc_attr( $text ) . '"';
+	}
+	return $html;
+}
+
+/**
  * The texts presence.js shows, in the site's language, as attributes of its script tag:
  * the defaults of every count on the page (an element's own data-presence-* texts win),
  * and the notice bar's. presence.js keeps English fallbacks only for pages without the

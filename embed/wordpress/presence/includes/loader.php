@@ -57,7 +57,7 @@ function presence_load_script( $in_footer = true ) {
 	$attrs = presence_embed_texts();
 	$id    = presence_current_post_id();
 	if ( $id ) {
-		$attrs['data-post-id'] = (string) $id;
+		$attrs['data-post-id'] = presence_post_key( $id );
 		$idle                  = (int) get_option( 'presence_idle_seconds', 0 );
 		if ( $idle > 0 ) {
 			$attrs['data-presence-idle'] = (string) $idle;
@@ -85,9 +85,10 @@ function presence_load_lists() {
 	$attrs = array(
 		'data-presence-server' => presence_server_url(),
 		'data-presence-posts'  => rest_url( 'presence/v1/posts' ),
+		'data-presence-prefix' => presence_post_key_prefix(),
 	);
 	if ( presence_current_post_id() ) {
-		$attrs['data-post-id'] = (string) presence_current_post_id();
+		$attrs['data-post-id'] = presence_post_key( presence_current_post_id() );
 	}
 	presence_scripts( 'presence-lists', plugins_url( 'assets/presence-lists.js', PRESENCE_FILE ) . '?ver=' . PRESENCE_VERSION, $attrs );
 	return true;
@@ -113,11 +114,13 @@ function presence_print_loader() {
 		return;
 	}
 	// Runs after load, when the browser is idle; each script loads on its own (async).
+	// < > & ' " escaped in the JSON: no text (a translation with "<!--" or "<script") can
+	// change how the HTML parser reads the inline script.
 	$js = '(function(w,d,l){function go(){l.forEach(function(c){var s=d.createElement("script"),k;'
 		. 's.src=c.src;for(k in c.attrs)s.setAttribute(k,c.attrs[k]);d.body.appendChild(s)})}'
 		. 'function idle(){w.requestIdleCallback?w.requestIdleCallback(go,{timeout:2e3}):setTimeout(go,1)}'
 		. 'd.readyState=="complete"?idle():w.addEventListener("load",idle)})(window,document,'
-		. wp_json_encode( $scripts ) . ');';
+		. wp_json_encode( $scripts, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT ) . ');';
 	if ( function_exists( 'wp_print_inline_script_tag' ) ) {
 		wp_print_inline_script_tag( $js, array( 'id' => 'presence-loader' ) );
 	} else {

@@ -117,21 +117,23 @@ define( 'PRESENCE_NOTICE_TOKEN_SECONDS', 600 );
 define( 'PRESENCE_NOTICE_QUEUE_SECONDS', 900 );
 
 /**
- * Queues a notice for the editor's browser to send after the save.
+ * Queues a notice for the browser of the user who saved, to send after the save.
  *
  * @param int   $post_id The post whose readers get it.
  * @param array $notice  array( 'kind' => 'updated'|'text', 'text' => …, 'url' => … ).
  */
 function presence_queue_notice( $post_id, $notice ) {
 	$queue = presence_notice_queue( $post_id );
+	$user  = get_current_user_id();
 	foreach ( $queue as $item ) {
-		if ( $item['notice'] === $notice ) {
+		if ( $item['notice'] === $notice && isset( $item['user'] ) && $item['user'] === $user ) {
 			return; // The same notice is queued already.
 		}
 	}
 	$queue[] = array(
 		'notice' => $notice,
 		'time'   => time(),
+		'user'   => $user,
 	);
 	update_post_meta( $post_id, '_presence_notice_pending', array_slice( $queue, -5 ) );
 }
@@ -154,34 +156,69 @@ function presence_notice_queue( $post_id ) {
 }
 
 /**
- * Takes the queued notices of a post, for the editor's browser: the server URL, a notice
- * token for the post, and the notices; null when there is nothing to send.
+ * Takes the notices of a post that the current user's saves queued, for their browser: the
+ * server URL, a notice token for the post, and the notices; null when there is nothing to
+ * send. Other users' notices stay queued for them.
  *
  * @param int $post_id The post.
- * @return array|null array( 'post' => id, 'server' => URL, 'auth' => 'Bearer …', 'notices' => list ).
+ * @return array|null array( 'post' => key, 'server' => URL, 'auth' => 'Bearer …', 'notices' => list ).
  */
 function presence_take_notices( $post_id ) {
-	$queue = presence_notice_queue( $post_id );
 	if ( ! metadata_exists( 'post', $post_id, '_presence_notice_pending' ) ) {
 		return null;
 	}
-	delete_post_meta( $post_id, '_presence_notice_pending' );
+	$user   = get_current_user_id();
+	$queue  = array();
+	$others = array();
+	foreach ( presence_notice_queue( $post_id ) as $item ) {
+		if ( isset( $item['user'] ) && (int) $item['user'] !== $user ) {
+			$others[] = $item;
+		} else {
+			$queue[] = $item;
+		}
+	}
+	if ( $others ) {
+		update_post_meta( $post_id, '_presence_notice_pending', $others );
+	} else {
+		delete_post_meta( $post_id, '_presence_notice_pending' );
+	}
 	$post = get_post( $post_id );
 	if ( ! $queue || ! presence_notices_apply( $post ) || 'publish' !== $post->post_status ) {
 		return null;
 	}
 	$expiry = time() + PRESENCE_NOTICE_TOKEN_SECONDS;
 	return array(
-		'post'    => (string) (int) $post_id,
+		'post'    => presence_post_key( $post_id ),
 		'server'  => presence_server_url(),
-		'auth'    => 'Bearer ' . presence_sign_notice( (int) $post_id, $expiry, presence_notices_token() ),
+		'auth'    => 'Bearer ' . presence_sign_notice( presence_post_key( $post_id ), $expiry, presence_notices_token() ),
 		'notices' => wp_list_pluck( $queue, 'notice' ),
 	);
 }
 
 /**
- * On post_updated: a published post whose title or content changed queues an "updated"
- * notice. Autosaves, revisions, unchanged saves and the first publication queue nothing.
+ * Whether this save comes from a person in a post editor, whose browser can send the
+ * notice right after it and who could untick "Notify readers of this update": the classic
+ * editor's (or the block editor's meta box) form with the box's nonce, or the block
+ * editor's REST save (a logged-in browser session: the REST cookie nonce). Not Quick Edit,
+ * bulk edit, REST clients with application passwords, WP-CLI, imports or cron.
+ *
+ * @param int $post_id The post being saved.
+ * @return bool
+ */
+function presence_notice_interactive_save( $post_id ) {
+	if ( isset( $_POST['presence_notice_nonce'] )
+		&& wp_verify_nonce( sanitize_key( wp_unslash( $_POST['presence_notice_nonce'] ) ), 'presence_notice_' . $post_id ) ) {
+		return true;
+	}
+	return defined( 'REST_REQUEST' ) && REST_REQUEST && is_user_logged_in()
+		&& ( isset( $_SERVER['HTTP_X_WP_NONCE'] ) || isset( $_REQUEST['_wpnonce'] ) ); // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- WordPress checked the REST cookie nonce (rest_cookie_check_errors); this only asks whether one came.
+}
+
+/**
+ * On post_updated: a published post whose title or content changed in a post editor
+ * (presence_notice_interactive_save()) queues an "updated" notice for the user who saved.
+ * Autosaves, revisions, unchanged saves, the first publication and saves from elsewhere
+ * queue nothing.
  *
  * @param int     $post_id     The post ID.
  * @param WP_Post $post_after  The post as saved.
@@ -195,6 +232,9 @@ function presence_notice_post_updated( $post_id, $post_after, $post_before ) {
 		return;
 	}
 	if ( $post_after->post_content === $post_before->post_content && $post_after->post_title === $post_before->post_title ) {
+		return;
+	}
+	if ( ! presence_notice_interactive_save( $post_id ) ) {
 		return;
 	}
 	presence_queue_notice( $post_id, array( 'kind' => 'updated' ) );

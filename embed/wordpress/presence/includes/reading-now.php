@@ -73,10 +73,13 @@ function presence_register_rest() {
 add_action( 'rest_api_init', 'presence_register_rest' );
 
 /**
- * The presence/v1/posts answer: array( 'posts' => list of { id, title, link } ).
+ * The presence/v1/posts answer: array( 'posts' => list of { id, title, link } ). For
+ * visitors (the lists ask without cookies) it may be cached for 5 minutes: the lists ask
+ * with the ids sorted, so the same ids are the same URL for everyone, and a page cache or
+ * CDN that honours Cache-Control spares WordPress the request.
  *
  * @param WP_REST_Request $request The request.
- * @return array
+ * @return WP_REST_Response
  */
 function presence_rest_posts( $request ) {
 	$ids = array_slice( array_values( array_unique( array_filter( array_map( 'absint', explode( ',', (string) $request['ids'] ) ) ) ) ), 0, PRESENCE_TOP_MAX );
@@ -102,7 +105,11 @@ function presence_rest_posts( $request ) {
 			);
 		}
 	}
-	return array( 'posts' => $out );
+	$response = new WP_REST_Response( array( 'posts' => $out ) );
+	if ( ! is_user_logged_in() ) {
+		$response->header( 'Cache-Control', 'public, max-age=300' );
+	}
+	return $response;
 }
 
 /**
@@ -125,11 +132,14 @@ function presence_badge_html( $post_id, $texts = array() ) {
 		),
 		$texts
 	);
-	$html  = '<span class="' . esc_attr( $texts['class'] ) . '" data-presence-viewers data-post-id="' . esc_attr( (string) (int) $post_id ) . '"';
+	$html  = '<span class="' . esc_attr( $texts['class'] ) . '" data-presence-viewers data-post-id="' . esc_attr( presence_post_key( $post_id ) ) . '"';
 	foreach ( array( 'template', 'one', 'zero' ) as $name ) {
 		if ( '' !== $texts[ $name ] ) {
 			$html .= ' data-presence-' . $name . '="' . esc_attr( $texts[ $name ] ) . '"';
 		}
+	}
+	if ( presence_popular_texts()['template'] === $texts['template'] ) {
+		$html .= presence_plural_attrs( 'reading' );
 	}
 	return $html . ' aria-live="polite">&nbsp;</span>';
 }

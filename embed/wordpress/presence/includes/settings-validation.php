@@ -17,6 +17,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 
 /**
  * Refuses a submitted value: shows $message once and returns the option's previous value.
+ * settings_errors() prints the message as HTML: what goes into it is escaped first.
  *
  * WordPress runs a setting's sanitizer twice when the option did not exist yet (once for
  * update_option, once for add_option), hence "once".
@@ -56,8 +57,8 @@ function presence_validate_url_setting( $option, $label, $value ) {
 			sprintf(
 				/* translators: 1: the field's label, 2: the refused value. */
 				__( '%1$s: "%2$s" is not an http:// or https:// URL, so it was not saved; the previous value is kept.', 'presence' ),
-				$label,
-				$value
+				esc_html( $label ),
+				esc_html( $value )
 			)
 		);
 	}
@@ -84,8 +85,8 @@ function presence_validate_number_setting( $option, $label, $value, $max ) {
 			sprintf(
 				/* translators: 1: the field's label, 2: the refused value, 3: the largest number allowed. */
 				__( '%1$s: "%2$s" is not a whole number from 0 to %3$d, so it was not saved; the previous value is kept.', 'presence' ),
-				$label,
-				$value,
+				esc_html( $label ),
+				esc_html( $value ),
 				$max
 			)
 		);
