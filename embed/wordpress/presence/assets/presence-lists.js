@@ -289,7 +289,7 @@
 		}
 	}, 250 );
 	var every = Math.min.apply( null, all( '[data-presence-refresh]' ).map( function ( l ) {
-		return +l.getAttribute( 'data-presence-refresh' ) || 2;
+		return +l.getAttribute( 'data-presence-refresh' ) || 1;
 	} ).concat( [ 60 ] ) ) * 1e3;
 	// Within every `every` while the page is visible: after 70–90 % of it, at random (pages
 	// opened together do not ask together, and with the answer's way back a new post is

@@ -298,8 +298,8 @@ function presence_popular_attrs( $limit, $admin ) {
 /**
  * How often the browser asks presence-server again which posts are read most (and, on
  * the dashboard, the site's figures), while the page is visible. The counts beside the
- * posts are pushed as they change; this catches posts that start being read, within 2 s
- * by default. Every page asks the same URL (/api/top?limit=50), which presence-server
+ * posts are pushed as they change; this catches posts that start being read, within a
+ * second by default. Every page asks the same URL (/api/top?limit=50), which presence-server
  * lets a CDN cache for a second. A list also refreshes when a listed post loses its last
  * reader (at most once a second).
  *
@@ -311,10 +311,10 @@ function presence_refresh_seconds( $admin ) {
 	 * Filters how often a popular list (and the dashboard's figures) asks /api/top again.
 	 * Raise it for visitors on a busy site without a CDN in front of presence-server.
 	 *
-	 * @param int  $seconds Default 2.
+	 * @param int  $seconds Default 1.
 	 * @param bool $admin   Whether this is the dashboard.
 	 */
-	return max( 1, (int) apply_filters( 'presence_refresh_seconds', 2, $admin ) );
+	return max( 1, (int) apply_filters( 'presence_refresh_seconds', 1, $admin ) );
 }
 
 /**
