@@ -4,8 +4,8 @@
 // Posts list's and the Dashboard's `load`, and 6 visitors arriving together at the post (the
 // slowest of them). Prints each figure's median per mode; fails when a page never fires
 // `load`, or when a hung median (all but the 6 visitors' slowest `load`, printed only)
-// stays more than MARGIN_MS over the baseline's (1 s for the 6 visitors' slowest first
-// byte: see MARGINS).
+// stays more than MARGIN_MS over the baseline's (1.5 s for the 6 visitors' slowest
+// first byte: see MARGINS).
 // On a busy machine single loads vary by hundreds of ms, so when a median is over the bound
 // after RUNS rounds, RUNS more rounds are measured, up to MAX_RUNS: noise evens out, a real
 // cost (the issue measured 2 s per save, and pages that never fired `load`) stays.
@@ -96,11 +96,13 @@ async function measure(mode, round) {
 
 /** The figures whose hung median is more than their margin over the baseline's. */
 const PRINTED_ONLY = ['6 visitors together: slowest load'];
-// Six pages rendered at once on two cores: their slowest first byte varies by a second
-// between rounds whatever presence does (BENCHMARKS.md), so 100 ms would measure noise.
-// What it must catch costs more than a second: a visitor waiting on any PHP request to a
-// hung presence-server (WordPress raises every timeout under 1 s to 1 s).
-const MARGINS = { '6 visitors together: slowest 1st byte': Math.max(MARGIN_MS, 1000) };
+// Six pages rendered at once by php -S's 4 workers on two cores: their slowest first byte
+// varies by seconds between rounds whatever presence does (BENCHMARKS.md; up to +800 ms
+// between the modes' medians seen on a loaded machine), so 100 ms would measure noise.
+// What it must catch costs more than 2 s: if each render waited on a PHP request to a
+// hung presence-server (WordPress raises every timeout under 1 s to 1 s), the 5th and 6th
+// visitors would wait 1 s for a worker and 1 s for their own request.
+const MARGINS = { '6 visitors together: slowest 1st byte': Math.max(MARGIN_MS, 1500) };
 const margin = (name) => MARGINS[name] ?? MARGIN_MS;
 function over() {
   return Object.keys(figures.baseline)
