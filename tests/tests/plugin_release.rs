@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use presence_tests::binaries::workspace_root;
 
@@ -42,20 +42,11 @@ impl Drop for TempDir {
 
 /// Runs a command from the workspace root; panics with its output unless it succeeds.
 fn run(program: &str, args: &[&str]) -> Output {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    presence_tests::package::run(
+        Command::new(program)
+            .args(args)
+            .current_dir(workspace_root()),
+    )
 }
 
 fn read(path: &str) -> String {

@@ -13,10 +13,11 @@
 //!   every site of a multisite network, where network activation works.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use presence_tests::ServerProcess;
 use presence_tests::binaries::workspace_root;
+use presence_tests::package::stdout_of as run;
 use presence_tests::wordpress::{Version, WordPress};
 use serde_json::{Value, json};
 
@@ -422,18 +423,6 @@ fn rand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.stdin(Stdio::null()).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The plugin zip, built by the command the README gives.
