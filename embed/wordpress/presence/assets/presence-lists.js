@@ -40,8 +40,8 @@
 	var busy, again, soonT, hooked, ownSeen, tries = 0, last = 0, quiet = 0;
 	// One /api/top URL for every page and list (presence-server's answer may be cached for a
 	// second by a CDN, never by the browser: it sends Cache-Control: public, max-age=0,
-	// s-maxage=1); 50 covers lists of up to
-	// 20 posts with room for ids that are not this site's posts.
+	// s-maxage=1); 50 covers lists of up to 20 posts with room for ids that are not this
+	// site's posts.
 	var LIMIT = 50;
 
 	function all( q ) {
@@ -102,13 +102,13 @@
 			need.sort( function ( x, y ) {
 				return x - y;
 			} );
-			// When WordPress does not answer (a blip, or a plugin that closes the REST API to
-			// visitors: 401), the lists show what they know and ask again a minute later.
 			// What is known shows now: a title WordPress is still asked for must not keep
 			// "Nobody is reading" (or old figures) up meanwhile.
 			if ( need.length ) {
 				show( lists, top, r[ 1 ], asked );
 			}
+			// When WordPress does not answer (a blip, or a plugin that closes the REST API to
+			// visitors: 401), the lists show what they know and ask again a minute later.
 			var titles = need.length && Date.now() >= quiet ? get( rest + ( rest.indexOf( '?' ) < 0 ? '?' : '&' ) + 'ids=' + need.join( ',' ) ).catch( function () {
 				quiet = Date.now() + 6e4;
 			} ) : null;
