@@ -10,26 +10,10 @@
 //   {do:"visit", path:"/wp-admin/widgets.php"}    opens a page as the admin, waits 2 s after load; returns
 //                                                 its title and the data-post-id presence.js would get (or null)
 // Prints one JSON line: each step's result, in order.
-import { open, site, env, restNonce, rest } from './wordpress.mjs';
+import { adminPage, site, env, restNonce, rest, pluginLink, runSteps } from './wordpress.mjs';
 
-const steps = JSON.parse(env('WP_STEPS'));
-const { browser, context } = await open({ admin: true });
-const page = await context.newPage();
-page.setDefaultTimeout(30000);
-const results = [];
-
-async function go(path) {
-  const response = await page.goto(`${site()}${path}`, { waitUntil: 'load' });
-  if (!response || response.status() >= 400) throw new Error(`${path}: HTTP ${response?.status()}`);
-}
-
-/** The texts of the admin notices on the page: { success: [...], error: [...] }. */
-function notices() {
-  return page.evaluate(() => {
-    const texts = (sel) => [...document.querySelectorAll(sel)].map((n) => n.textContent.trim().replace(/\s+/g, ' '));
-    return { success: texts('.notice-success, .updated'), error: texts('.notice-error, .error') };
-  });
-}
+const admin = await adminPage();
+const { browser, context, page, go, notices } = admin;
 
 const actions = {
   async login() {
@@ -41,8 +25,8 @@ const actions = {
     return { user: env('WP_USER') };
   },
 
-  async activate({ plugin }) { return pluginLink(plugin, 'activate'); },
-  async deactivate({ plugin }) { return pluginLink(plugin, 'deactivate'); },
+  async activate({ plugin }) { return { plugin, active: await pluginLink(admin, '/wp-admin/plugins.php', plugin, 'activate') }; },
+  async deactivate({ plugin }) { return { plugin, active: await pluginLink(admin, '/wp-admin/plugins.php', plugin, 'deactivate') }; },
 
   async settings({ fields, page: slug = 'presence' }) {
     await go(`/wp-admin/options-general.php?page=${slug}`);
@@ -128,27 +112,4 @@ const actions = {
   },
 };
 
-async function pluginLink(plugin, action) {
-  await go('/wp-admin/plugins.php');
-  const row = page.locator(`tr[data-slug="${plugin}"]`);
-  if (!(await row.count())) throw new Error(`plugin ${plugin} is not on the Plugins screen`);
-  const wantActive = action === 'activate';
-  if ((await row.getAttribute('class')).split(/\s+/).includes('active') !== wantActive) {
-    await Promise.all([page.waitForURL(/plugins\.php/), row.locator(`span.${action} a`).click()]);
-    await page.waitForLoadState('load');
-  }
-  const active = (await page.locator(`tr[data-slug="${plugin}"]`).getAttribute('class')).split(/\s+/).includes('active');
-  if (active !== wantActive) throw new Error(`${action} ${plugin}: still ${active ? 'active' : 'inactive'}; notices: ${JSON.stringify(await notices())}`);
-  return { plugin, active };
-}
-
-try {
-  for (const step of steps) {
-    const action = actions[step.do];
-    if (!action) throw new Error(`unknown step ${step.do}`);
-    results.push(await action(step));
-  }
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(results));
+await runSteps(browser, actions);

@@ -15,37 +15,13 @@
 //                                           "text" notice with a link (sent to the server
 //                                           with its notices token)
 // Environment: as tests/js/browser/wordpress.mjs (WP_URL, WP_STATE, ...).
-import { open, site, env } from './wordpress.mjs';
+import { adminPage, pluginRow, isActive, pluginLink, runSteps } from './wordpress.mjs';
 
-const steps = JSON.parse(env('WP_STEPS'));
-const { browser, context } = await open({ admin: true });
-const page = await context.newPage();
-page.setDefaultTimeout(30000);
+const admin = await adminPage();
+const { browser, page, go, notices } = admin;
 // Deleting a plugin asks "Are you sure…?" with confirm().
 page.on('dialog', (dialog) => dialog.accept());
-const results = [];
-
-async function go(path) {
-  const response = await page.goto(`${site()}${path}`, { waitUntil: 'load' });
-  if (!response || response.status() >= 400) throw new Error(`${path}: HTTP ${response?.status()}`);
-}
-
-function notices() {
-  return page.evaluate(() => {
-    const texts = (sel) => [...document.querySelectorAll(sel)].map((n) => n.textContent.trim().replace(/\s+/g, ' '));
-    return { success: texts('.notice-success, .updated'), error: texts('.notice-error, .error') };
-  });
-}
-
-/** The plugin's row on a Plugins screen, or null. */
-async function row(plugin = 'presence') {
-  const r = page.locator(`tr[data-slug="${plugin}"]`).first();
-  return (await r.count()) ? r : null;
-}
-
-async function isActive(r) {
-  return (await r.getAttribute('class')).split(/\s+/).includes('active');
-}
+const row = () => pluginRow(page, 'presence');
 
 const actions = {
   async settings({ fields }) {
@@ -153,26 +129,8 @@ const actions = {
 };
 
 async function networkLink(action) {
-  await go('/wp-admin/network/plugins.php');
-  const r = await row();
-  if (!r) throw new Error('the plugin is not on the Network Admin Plugins screen');
-  const want = action === 'activate';
-  if ((await isActive(r)) !== want) {
-    await Promise.all([page.waitForURL(/plugins\.php/), r.locator(`span.${action} a`).click()]);
-    await page.waitForLoadState('load');
-  }
-  const now = await isActive(await row());
-  if (now !== want) throw new Error(`network ${action}: still ${now ? 'active' : 'inactive'}; ${JSON.stringify(await notices())}`);
-  return { active: now, ...(await notices()) };
+  const active = await pluginLink(admin, '/wp-admin/network/plugins.php', 'presence', action);
+  return { active, ...(await notices()) };
 }
 
-try {
-  for (const step of steps) {
-    const action = actions[step.do];
-    if (!action) throw new Error(`unknown step ${step.do}`);
-    results.push(await action(step));
-  }
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(results));
+await runSteps(browser, actions);

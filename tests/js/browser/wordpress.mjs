@@ -65,3 +65,65 @@ export function median(values) {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** The admin's browser with one page, and two helpers bound to that page: `go(path)` opens
+ * a path of the site and waits for `load` (an HTTP error throws), `notices()` reads the
+ * admin notices shown: { success: [...], error: [...] }. */
+export async function adminPage() {
+  const { browser, context } = await open({ admin: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30000);
+  const go = async (path) => {
+    const response = await page.goto(`${site()}${path}`, { waitUntil: 'load' });
+    if (!response || response.status() >= 400) throw new Error(`${path}: HTTP ${response?.status()}`);
+  };
+  const notices = () => page.evaluate(() => {
+    const texts = (sel) => [...document.querySelectorAll(sel)].map((n) => n.textContent.trim().replace(/\s+/g, ' '));
+    return { success: texts('.notice-success, .updated'), error: texts('.notice-error, .error') };
+  });
+  return { browser, context, page, go, notices };
+}
+
+/** A plugin's row on the Plugins screen the page shows, or null. */
+export async function pluginRow(page, plugin) {
+  const row = page.locator(`tr[data-slug="${plugin}"]`).first();
+  return (await row.count()) ? row : null;
+}
+
+export async function isActive(row) {
+  return (await row.getAttribute('class')).split(/\s+/).includes('active');
+}
+
+/** Follows `plugin`'s Activate or Deactivate link (`action`) on the Plugins screen at
+ * `screen` (a site's or the network's) unless it already is so; throws unless it then is.
+ * Returns whether it is active. `admin`: what adminPage() returned. */
+export async function pluginLink({ page, go, notices }, screen, plugin, action) {
+  await go(screen);
+  const row = await pluginRow(page, plugin);
+  if (!row) throw new Error(`plugin ${plugin} is not on ${screen}`);
+  const want = action === 'activate';
+  if ((await isActive(row)) !== want) {
+    await Promise.all([page.waitForURL(/plugins\.php/), row.locator(`span.${action} a`).click()]);
+    await page.waitForLoadState('load');
+  }
+  const now = await isActive(await pluginRow(page, plugin));
+  if (now !== want) throw new Error(`${action} ${plugin} on ${screen}: still ${now ? 'active' : 'inactive'}; notices: ${JSON.stringify(await notices())}`);
+  return now;
+}
+
+/** Runs the steps of WP_STEPS (a JSON array) in order, each with `actions[step.do]`, then
+ * closes the browser and prints one JSON line: each step's result, in order. */
+export async function runSteps(browser, actions) {
+  const steps = JSON.parse(env('WP_STEPS'));
+  const results = [];
+  try {
+    for (const step of steps) {
+      const action = actions[step.do];
+      if (!action) throw new Error(`unknown step ${step.do}`);
+      results.push(await action(step));
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(results));
+}
