@@ -29,19 +29,12 @@ impl MariaDb {
         let data = dir.join("data");
         let socket = dir.join("mysqld.sock");
         let user = current_user();
-        let output = Command::new("mariadb-install-db")
-            .args(["--no-defaults", "--auth-root-authentication-method=normal"])
-            .args(["--skip-test-db", "--skip-name-resolve"])
-            .arg(format!("--user={user}"))
-            .arg(format!("--datadir={}", data.display()))
-            .stdin(Stdio::null())
-            .output()
-            .expect("mariadb-install-db must be installed (Debian package mariadb-server)");
-        assert!(
-            output.status.success(),
-            "mariadb-install-db failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        crate::package::run(
+            Command::new("mariadb-install-db")
+                .args(["--no-defaults", "--auth-root-authentication-method=normal"])
+                .args(["--skip-test-db", "--skip-name-resolve"])
+                .arg(format!("--user={user}"))
+                .arg(format!("--datadir={}", data.display())),
         );
         // Killed with the test process, should it die before dropping this.
         let mut child = Command::new("setpriv")

@@ -188,15 +188,26 @@ impl WordPress {
     /// `tests/js/browser/wordpress-admin.mjs` for the steps) and returns each step's
     /// result, in order.
     pub async fn admin(&self, steps: Value) -> Vec<Value> {
-        let output = self
-            .node(
-                "browser/wordpress-admin.mjs",
-                &[("WP_STEPS", &steps.to_string())],
-            )
+        self.steps("browser/wordpress-admin.mjs", steps).await
+    }
+
+    /// Saves one item of `kind` ("posts" or "pages") through the REST API as the editor
+    /// does, published unless `fields` (title, content, …) give another status, and
+    /// returns it: `{ id, link, title }`.
+    pub async fn publish(&self, kind: &str, fields: Value) -> Value {
+        let done = self
+            .admin(serde_json::json!([{ "do": "publish", "type": kind, "posts": [fields] }]))
             .await;
+        done[0][0].clone()
+    }
+
+    /// Runs `steps` with `script`, a steps script of `tests/js/` (WP_STEPS in, one JSON
+    /// line of results out), and returns each step's result, in order.
+    pub async fn steps(&self, script: &str, steps: Value) -> Vec<Value> {
+        let output = self.node(script, &[("WP_STEPS", &steps.to_string())]).await;
         let last = output.lines().last().unwrap_or_default();
         let results: Value = serde_json::from_str(last)
-            .unwrap_or_else(|e| panic!("wordpress-admin.mjs printed no JSON ({e}):\n{output}"));
+            .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{output}"));
         results.as_array().cloned().unwrap_or_default()
     }
 
@@ -291,20 +302,13 @@ require_once ABSPATH . 'wp-settings.php';
     fn install(&self) {
         std::fs::write(self.dir.join("install.php"), include_str!("install.php"))
             .expect("write install.php");
-        let output = Command::new("php")
-            .args(["-d", "display_errors=stderr"])
-            .args(["-d", "error_reporting=E_ALL & ~E_DEPRECATED"])
-            .arg(self.dir.join("install.php"))
-            .arg(self.root())
-            .arg(ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .expect("php must be installed");
-        assert!(
-            output.status.success(),
-            "installing WordPress failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        crate::package::run(
+            Command::new("php")
+                .args(["-d", "display_errors=stderr"])
+                .args(["-d", "error_reporting=E_ALL & ~E_DEPRECATED"])
+                .arg(self.dir.join("install.php"))
+                .arg(self.root())
+                .arg(ADMIN_PASSWORD),
         );
     }
 
@@ -423,14 +427,5 @@ fn path(p: &Path) -> String {
 
 /// Runs a command that must succeed.
 fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::package::run(Command::new(program).args(args));
 }

@@ -176,9 +176,12 @@ async fn the_zip_installs_settings_refuse_and_a_locale_translates_what_readers_s
 
     // Review S12: a draft's preview is not counted (no post id for presence.js).
     let draft = wp
-        .admin(json!([{ "do": "publish", "posts": [{ "title": "A draft", "content": "Not yet.", "status": "draft" }] }]))
+        .publish(
+            "posts",
+            json!({ "title": "A draft", "content": "Not yet.", "status": "draft" }),
+        )
         .await;
-    let draft_id = draft[0][0]["id"].as_u64().unwrap();
+    let draft_id = draft["id"].as_u64().unwrap();
     let preview = wp
         .admin(json!([{ "do": "visit", "path": format!("/?p={draft_id}&preview=true") }]))
         .await;
@@ -374,18 +377,7 @@ echo wp_json_encode( array( 'site' => $site, 'post' => $post, 'link' => get_perm
 
 /// Runs steps of `tests/js/browser/wordpress-org.mjs` as the logged-in admin.
 async fn steps(wp: &WordPress, steps: Value) -> Vec<Value> {
-    let output = wp
-        .node(
-            "browser/wordpress-org.mjs",
-            &[("WP_STEPS", &steps.to_string())],
-        )
-        .await;
-    let last = output.lines().last().unwrap_or_default();
-    serde_json::from_str::<Value>(last)
-        .unwrap_or_else(|e| panic!("wordpress-org.mjs printed no JSON ({e}):\n{output}"))
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    wp.steps("browser/wordpress-org.mjs", steps).await
 }
 
 fn texts(result: &Value, kind: &str) -> Vec<String> {
@@ -576,42 +568,26 @@ fn assert_nothing_left(after: &Value) {
             .to_owned()
     };
     let mut left = Vec::new();
-    for site in after["sites"].as_array().unwrap() {
-        for row in site["options"].as_array().unwrap() {
-            if CORE_BOOKKEEPING.contains(&name(row).as_str()) {
-                println!(
-                    "site {}: not the plugin's row {}: {}",
-                    site["site"],
-                    name(row),
-                    row["value"]
-                );
-            } else {
-                left.push(format!("site {} options: {row}", site["site"]));
-            }
-        }
-        for row in site["postmeta"].as_array().unwrap() {
-            if CORE_BOOKKEEPING.contains(&name(row).as_str()) {
-                println!(
-                    "site {}: not the plugin's post meta {}: {}",
-                    site["site"],
-                    name(row),
-                    row["value"]
-                );
-            } else {
-                left.push(format!("site {} postmeta: {row}", site["site"]));
-            }
-        }
-    }
-    for row in after["network"].as_array().unwrap() {
+    let mut sort = |place: String, row: &Value| {
         if CORE_BOOKKEEPING.contains(&name(row).as_str()) {
             println!(
-                "network: not the plugin's row {}: {}",
+                "{place}: not the plugin's row {}: {}",
                 name(row),
                 row["value"]
             );
         } else {
-            left.push(format!("sitemeta: {row}"));
+            left.push(format!("{place}: {row}"));
         }
+    };
+    for site in after["sites"].as_array().unwrap() {
+        for table in ["options", "postmeta"] {
+            for row in site[table].as_array().unwrap() {
+                sort(format!("site {} {table}", site["site"]), row);
+            }
+        }
+    }
+    for row in after["network"].as_array().unwrap() {
+        sort("sitemeta".to_owned(), row);
     }
     assert!(
         left.is_empty(),

@@ -27,12 +27,12 @@ async fn story(version: Version) {
     let tag = version.tag();
     // A post whose author placed "Readers now" in its content, after the first paragraph.
     let handplaced = wp
-        .admin(serde_json::json!([{ "do": "publish", "posts": [{
+        .publish("posts", serde_json::json!({
             "title": "Placed by hand",
             "content": "<!-- wp:paragraph -->\n<p>First the text.</p>\n<!-- /wp:paragraph -->\n\n<!-- wp:presence/readers-now /-->",
-        }] }]))
+        }))
         .await;
-    let handplaced_url = handplaced[0][0]["link"]
+    let handplaced_url = handplaced["link"]
         .as_str()
         .expect("the hand-placed post's link")
         .to_string();
@@ -112,18 +112,13 @@ async fn story(version: Version) {
 
     // Live lists: a page with the "Popular now" block, the Dashboard, the Posts list.
     let page = wp
-        .admin(
-            serde_json::json!([{ "do": "publish", "type": "pages", "posts": [{
-            "title": "Popular now",
-            "content": "<!-- wp:presence/popular-now /-->",
-        }] }]),
+        .publish(
+            "pages",
+            serde_json::json!({ "title": "Popular now", "content": "<!-- wp:presence/popular-now /-->" }),
         )
         .await;
-    let popular_url = page[0][0]["link"]
-        .as_str()
-        .expect("the page's link")
-        .to_string();
-    let page_id = page[0][0]["id"].to_string();
+    let popular_url = page["link"].as_str().expect("the page's link").to_string();
+    let page_id = page["id"].to_string();
     let output = wp
         .node(
             "browser/wordpress-live.test.mjs",
