@@ -316,8 +316,11 @@ require_once ABSPATH . 'wp-settings.php';
         // php's workers outlive their master when it is killed, so all of them run in
         // a process group of their own: dropping the site kills the group, and so does
         // the shell when the test process dies first (setpriv's death signal).
+        // opcache checks a file's time only every revalidate_freq seconds (2 by default),
+        // so a request just after a test rewrites wp-config.php (the multisite test does)
+        // could run the old one: revalidate on every request.
         let php = format!(
-            "php -d opcache.enable_cli=1 -d memory_limit=256M -d display_errors=0 -d log_errors=1 \
+            "php -d opcache.enable_cli=1 -d opcache.revalidate_freq=0 -d memory_limit=256M -d display_errors=0 -d log_errors=1 \
              -d upload_max_filesize=32M -d post_max_size=32M -S 127.0.0.1:{} -t '{}' '{}'",
             self.port,
             path(&self.root()),
